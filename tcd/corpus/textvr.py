@@ -1,0 +1,171 @@
+"""The TextVR on-disk layout, which every corpus kind in this package produces.
+
+    root/TextVR_train.json   root/TextVR_test.json
+    root/Videos/<Domain>/<name>.mp4
+    root/Kwai_VideoOCR/<Folder>/<name>.json    (OCR tracks; the folder may differ from the video's)
+
+An annotation file is a JSON list of entries
+    {"path": "<Domain>/<name>.mp4",
+     "captions_info": [{"caption": str, "caption_info": {"duration": float, "desc_id": int}}, ...],
+     "videos_info": {"source": str, "split": "train"|"test", "Kwai_OCR": "<Folder>/<name>.json"}}
+and an OCR file is a JSON object of tracks
+    {"<track_id>": {"text": str, "score": float or numeric string, "recommend_box": [...],
+                    "tracks": {"<frame_idx>": [x1, y1, x2, y2, x3, y3, x4, y4, a, b]}}}.
+In the test file caption i belongs to video i; train entries may carry several captions.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class OcrTrack:
+    """One scene-text instance followed through the video."""
+    track_id: str
+    text: str
+    score: float
+    boxes: dict[int, tuple[float, ...]]  # native frame index -> quad x1,y1,...,x4,y4 (pixels, clockwise from top-left)
+
+    @property
+    def first_frame(self) -> int:
+        return min(self.boxes)
+
+    @property
+    def last_frame(self) -> int:
+        return max(self.boxes)
+
+
+@dataclass(frozen=True)
+class VideoEntry:
+    """One annotation entry: a video and its caption(s)."""
+    video_id: str                # path without ".mp4", e.g. "Sports/abc_00040_00050"
+    path: str                    # relative to root/Videos
+    domain: str                  # first folder of path
+    split: str                   # videos_info.split
+    source: str
+    ocr_path: str                # videos_info.Kwai_OCR, relative to root/Kwai_VideoOCR
+    captions: tuple[str, ...]
+    desc_ids: tuple[int, ...]
+    duration: float              # caption_info.duration of the first caption (TextVR has ints like 0 too; kept as read)
+
+
+def _field(obj: Any, key: str, where: str) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise ValueError(f"{where}: missing field {key!r}")
+    return obj[key]
+
+
+def _parse_entry(raw: Any, where: str) -> VideoEntry:
+    path = _field(raw, "path", where)
+    infos = _field(raw, "captions_info", where)
+    if not isinstance(infos, list) or not infos:
+        raise ValueError(f"{where}: 'captions_info' must be a non-empty list")
+    captions, desc_ids = [], []
+    for j, info in enumerate(infos):
+        cap_where = f"{where} caption {j}"
+        captions.append(_field(info, "caption", cap_where))
+        meta = _field(info, "caption_info", cap_where)
+        desc_ids.append(_field(meta, "desc_id", cap_where))
+        if j == 0:
+            duration = _field(meta, "duration", cap_where)
+    videos_info = _field(raw, "videos_info", where)
+    if not isinstance(path, str) or "/" not in path or not path.endswith(".mp4"):
+        raise ValueError(f"{where}: 'path' must look like '<Domain>/<name>.mp4', got {path!r}")
+    return VideoEntry(
+        video_id=path[: -len(".mp4")],
+        path=path,
+        domain=path.split("/", 1)[0],
+        split=_field(videos_info, "split", where + " videos_info"),
+        source=_field(videos_info, "source", where + " videos_info"),
+        ocr_path=_field(videos_info, "Kwai_OCR", where + " videos_info"),
+        captions=tuple(captions),
+        desc_ids=tuple(desc_ids),
+        duration=duration,
+    )
+
+
+def load_annotations(json_path: str | Path) -> list[VideoEntry]:
+    """Read a TextVR annotation file; a malformed entry raises ValueError naming the file and entry index."""
+    json_path = Path(json_path)
+    with open(json_path, encoding="utf-8") as f:
+        raw = json.load(f)
+    if not isinstance(raw, list):
+        raise ValueError(f"{json_path}: expected a JSON list of entries, got {type(raw).__name__}")
+    return [_parse_entry(item, f"{json_path} entry {i}") for i, item in enumerate(raw)]
+
+
+def load_split(root: str | Path, split: str) -> list[VideoEntry]:
+    """Entries of root/TextVR_{split}.json."""
+    return load_annotations(Path(root) / f"TextVR_{split}.json")
+
+
+def write_annotations(json_path: str | Path, entries: Iterable[VideoEntry]) -> None:
+    """Write entries in the exact TextVR schema (json.dump defaults, so real files round-trip byte for byte)."""
+    out = []
+    for e in entries:
+        out.append({
+            "path": e.path,
+            "captions_info": [{"caption": c, "caption_info": {"duration": e.duration, "desc_id": d}}
+                              for c, d in zip(e.captions, e.desc_ids, strict=True)],
+            "videos_info": {"source": e.source, "split": e.split, "Kwai_OCR": e.ocr_path},
+        })
+    json_path = Path(json_path)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(json_path, "w", encoding="utf-8") as f:
+        json.dump(out, f)
+
+
+def read_ocr_file(path: str | Path) -> list[OcrTrack]:
+    """Read a Kwai OCR file. Scores may be numeric strings and frame keys are strings; both are converted.
+    The two values after each quad are dropped (their meaning is undocumented); a track without frames is
+    dropped (it carries no box to place)."""
+    path = Path(path)
+    with open(path, encoding="utf-8") as f:
+        raw = json.load(f)
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a JSON object of tracks, got {type(raw).__name__}")
+    tracks = []
+    for track_id, t in raw.items():
+        where = f"{path} track {track_id!r}"
+        boxes = {}
+        for frame, values in _field(t, "tracks", where).items():
+            if len(values) < 8:
+                raise ValueError(f"{where} frame {frame}: expected >= 8 values, got {len(values)}")
+            boxes[int(frame)] = tuple(float(v) for v in values[:8])
+        if boxes:
+            tracks.append(OcrTrack(track_id=str(track_id), text=str(_field(t, "text", where)),
+                                   score=float(_field(t, "score", where)),
+                                   boxes=dict(sorted(boxes.items()))))
+    return tracks
+
+
+def write_ocr_file(path: str | Path, tracks: Iterable[OcrTrack]) -> None:
+    """Write tracks in the Kwai schema; recommend_box is the quad at the track's middle frame, the two
+    trailing values after each quad are 0."""
+    out = {}
+    for t in tracks:
+        frames = sorted(t.boxes)
+        out[t.track_id] = {
+            "text": t.text,
+            "score": t.score,
+            "recommend_box": list(t.boxes[frames[len(frames) // 2]]),
+            "tracks": {str(f): [*t.boxes[f], 0, 0] for f in frames},
+        }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(out, f)
+
+
+def captions_and_targets(entries: Iterable[VideoEntry]) -> tuple[list[str], np.ndarray]:
+    """All captions in file order, and for each the row of its entry (int64). On a test file this is 0..n-1."""
+    captions, targets = [], []
+    for row, e in enumerate(entries):
+        captions.extend(e.captions)
+        targets.extend([row] * len(e.captions))
+    return captions, np.asarray(targets, dtype=np.int64)

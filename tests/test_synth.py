@@ -1,0 +1,109 @@
+"""SynthTextVR: determinism, TextVR schema, ground-truth tracks and hard-negative groups on a tiny corpus."""
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tcd.corpus.synth import BLOCKED, DOMAINS, SynthConfig, generate
+from tcd.corpus.textvr import load_split, read_ocr_file
+from tcd.video import probe, read_frames
+
+CFG = SynthConfig(seed=7, n_train_videos=8, n_test_videos=8, seconds=2.0)
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> tuple[Path, dict]:
+    root = tmp_path_factory.mktemp("synth") / "a"
+    summary = generate(CFG, root, progress=False)
+    return root, summary
+
+
+def test_bit_for_bit_reproducible(corpus, tmp_path):
+    root, _ = corpus
+    generate(CFG, tmp_path / "b", progress=False)
+    first, second = _hashes(root), _hashes(tmp_path / "b")
+    assert len(first) == 3 + 2 * 16  # two annotation files, the card, 16 videos, 16 OCR files
+    assert first == second
+    # rewriting a previous output clears it and gives the same bytes again
+    generate(CFG, tmp_path / "b", progress=False)
+    assert _hashes(tmp_path / "b") == first
+
+
+def test_refuses_foreign_non_empty_root(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="refusing"):
+        generate(CFG, tmp_path, progress=False)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_textvr_schema_and_captions(corpus):
+    root, summary = corpus
+    train, test = load_split(root, "train"), load_split(root, "test")
+    assert len(train) == 8 and len(test) == 8
+    assert summary["videos"] == {"train": 8, "test": 8}
+    assert all(len(e.captions) == 1 for e in test)
+    assert all(len(e.captions) == CFG.captions_per_train_video and len(set(e.captions)) > 1 for e in train)
+    for split in (train, test):
+        desc_ids = [d for e in split for d in e.desc_ids]
+        assert desc_ids == list(range(len(desc_ids)))
+    for e in train + test:
+        assert e.domain in DOMAINS and e.source == "synthtextvr" and e.duration == CFG.seconds
+        assert e.path.split("/")[1].endswith("_00000_00002.mp4")
+        assert (root / "Videos" / e.path).is_file() and (root / "Kwai_VideoOCR" / e.ocr_path).is_file()
+    card = json.loads((root / "SYNTH_CARD.json").read_text())
+    assert card["generator"] == "SynthTextVR" and card["config"]["seed"] == 7
+
+
+def test_ground_truth_tracks_match_video(corpus):
+    root, _ = corpus
+    for e in load_split(root, "test") + load_split(root, "train"):
+        info = probe(root / "Videos" / e.path)
+        assert (info.num_frames, info.fps, info.width, info.height) == (16, 8.0, CFG.width, CFG.height)
+        tracks = read_ocr_file(root / "Kwai_VideoOCR" / e.ocr_path)
+        assert tracks, e.video_id
+        for t in tracks:
+            assert 0 <= t.first_frame <= t.last_frame < info.num_frames
+            assert set(t.boxes) == set(range(t.first_frame, t.last_frame + 1))  # one contiguous span
+            quads = np.array(list(t.boxes.values())).reshape(-1, 4, 2)
+            assert quads[..., 0].min() >= -1 and quads[..., 0].max() <= CFG.width + 1
+            assert quads[..., 1].min() >= -1 and quads[..., 1].max() <= CFG.height + 1
+            assert not set(t.text.upper().split()) & BLOCKED  # no text names a colour, shape or direction
+
+
+def test_hard_negative_groups(corpus):
+    root, _ = corpus
+    card = json.loads((root / "SYNTH_CARD.json").read_text())
+    videos = card["videos"]["test"]
+    by_group: dict[str, list[dict]] = {}
+    for v in videos:
+        if v["group"]:
+            by_group.setdefault(v["group"], []).append(v)
+    scene = next(g for name, g in by_group.items() if "-scene-" in name)
+    a, b = scene[0], scene[1]
+    assert a["visual_key"] == b["visual_key"]
+    salient = lambda v: {t["text"] for t in v["texts"] if t["salient"]}  # noqa: E731
+    assert salient(a).isdisjoint(salient(b))
+    assert all(k.startswith("text") for v in scene for k in v["caption_kinds"])  # visuals alone cannot tell them apart
+    shared = next(g for name, g in by_group.items() if "-text-" in name)
+    assert len({v["visual_key"] for v in shared}) == len(shared)
+    assert set.intersection(*(salient(v) for v in shared))
+
+    # same scene, different text: pixels differ only around the text
+    entries = {e.video_id: e for e in load_split(root, "test")}
+    fa, fb = (read_frames(root / "Videos" / entries[v["video_id"]].path, range(16)).astype(int) for v in (a, b))
+    text_area = np.zeros(fa.shape[:3], bool)
+    for v in (a, b):
+        for t in read_ocr_file(root / "Kwai_VideoOCR" / entries[v["video_id"]].ocr_path):
+            for f, q in t.boxes.items():
+                x0, y0 = (int(max(0, min(q[0::2]) - 16)), int(max(0, min(q[1::2]) - 16)))
+                text_area[f, y0:int(max(q[1::2]) + 16), x0:int(max(q[0::2]) + 16)] = True
+    diff = np.abs(fa - fb).mean(axis=-1)
+    assert diff[text_area].mean() > 5 * max(diff[~text_area].mean(), 0.2)
+

@@ -1,0 +1,98 @@
+"""TextVR annotation and Kwai OCR files, checked against real TextVR entries (tests/fixtures/textvr)."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tcd.corpus.textvr import (OcrTrack, VideoEntry, captions_and_targets, load_annotations, load_split,
+                               read_ocr_file, write_annotations, write_ocr_file)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "textvr"
+SAMPLE = FIXTURES / "TextVR_test_sample.json"
+
+
+def test_real_sample_fields():
+    entries = load_annotations(SAMPLE)
+    assert len(entries) == 46
+    first = entries[0]
+    assert first.path.startswith("Street_View_Indoor/") and first.path.endswith(".mp4")
+    assert first.video_id == first.path[:-4]
+    assert first.domain == "Street_View_Indoor"
+    assert first.split == "test" and first.source == "vitvr_batch4"
+    assert first.captions[0].startswith("SLOANE PLACE is a boutique hotel and café bar")
+    assert first.desc_ids == (2161,) and first.duration == 10.0
+    assert all(len(e.captions) == 1 and e.split == "test" for e in entries)
+    # the OCR folder may differ from the video folder (News_Movie videos have OCR under Movie/)
+    assert any(e.domain == "News_Movie" and e.ocr_path.startswith("Movie/") for e in entries)
+    # duplicated captions exist in the real test set (indices 5 and 88 of the full file)
+    meta = json.loads((FIXTURES / "TextVR_test_sample_indices.json").read_text())
+    i, j = (meta["indices"].index(k) for k in meta["duplicate_caption_pair"])
+    assert entries[i].captions == entries[j].captions and entries[i].path != entries[j].path
+
+
+def test_write_round_trips_real_file_byte_for_byte(tmp_path):
+    entries = load_annotations(SAMPLE)
+    out = tmp_path / "TextVR_test.json"
+    write_annotations(out, entries)
+    assert out.read_bytes() == SAMPLE.read_bytes()
+    assert load_split(tmp_path, "test") == entries
+    # an integer duration (0 in the real file) stays an integer
+    assert any(type(e.duration) is int for e in entries)
+
+
+def test_rand_head20_loads():
+    entries = load_annotations(FIXTURES / "TextVR_test_rand_head20.json")
+    assert len(entries) == 20 and all(e.split == "test" for e in entries)
+
+
+def test_missing_field_names_file_and_entry(tmp_path):
+    raw = json.loads(SAMPLE.read_text())
+    del raw[3]["videos_info"]["Kwai_OCR"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match=r"bad\.json entry 3.*Kwai_OCR"):
+        load_annotations(bad)
+    raw = json.loads(SAMPLE.read_text())
+    del raw[7]["captions_info"][0]["caption"]
+    bad.write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match=r"entry 7 caption 0: missing field 'caption'"):
+        load_annotations(bad)
+
+
+def test_ocr_round_trip_with_string_scores_and_keys(tmp_path):
+    kwai = {"7": {"text": "TESCO express", "score": "0.93", "recommend_box": [1, 2, 3, 2, 3, 4, 1, 4],
+                  "tracks": {"12": [10, 20, 50, 20, 50, 30, 10, 30, 0.5, 1], "3": [9, 20, 49, 20, 49, 30, 9, 30, 0, 0]}},
+            "8": {"text": "SDY 288H", "score": 1, "tracks": {"0": [0, 0, 4, 0, 4, 2, 0, 2, 0, 0]}},
+            "9": {"text": "empty", "score": 0.5, "tracks": {}}}
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(kwai))
+    tracks = read_ocr_file(src)
+    assert [t.track_id for t in tracks] == ["7", "8"]  # a track without frames is dropped
+    t = tracks[0]
+    assert t.score == pytest.approx(0.93) and isinstance(t.score, float)
+    assert list(t.boxes) == [3, 12] and t.first_frame == 3 and t.last_frame == 12
+    assert t.boxes[12] == (10.0, 20.0, 50.0, 20.0, 50.0, 30.0, 10.0, 30.0)
+    out = tmp_path / "out.json"
+    write_ocr_file(out, tracks)
+    assert read_ocr_file(out) == tracks
+    written = json.loads(out.read_text())
+    assert set(written["7"]) == {"text", "score", "recommend_box", "tracks"}
+    assert written["7"]["tracks"]["12"][8:] == [0, 0] and len(written["7"]["recommend_box"]) == 8
+
+
+def test_captions_and_targets_multi_caption():
+    def entry(name, caps):
+        return VideoEntry(f"Game/{name}", f"Game/{name}.mp4", "Game", "train", "s", f"Game/{name}.json",
+                          tuple(caps), tuple(range(len(caps))), 4.0)
+    entries = [entry("a", ["a1", "a2", "a3"]), entry("b", ["b1"]), entry("c", ["c1", "c2"])]
+    caps, targets = captions_and_targets(entries)
+    assert caps == ["a1", "a2", "a3", "b1", "c1", "c2"]
+    assert targets.dtype == np.int64 and targets.tolist() == [0, 0, 0, 1, 2, 2]
+    test_caps, test_targets = captions_and_targets(load_annotations(SAMPLE))
+    assert test_targets.tolist() == list(range(46)) and len(test_caps) == 46
+
+
+def test_ocr_track_properties():
+    t = OcrTrack("0", "OPEN", 1.0, {5: (0.0,) * 8, 2: (1.0,) * 8})
+    assert (t.first_frame, t.last_frame) == (2, 5)

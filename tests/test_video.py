@@ -1,0 +1,85 @@
+"""Video I/O on real mp4 files written with PyAV, and the frame cache on a tiny SynthTextVR corpus."""
+import numpy as np
+import pytest
+
+from tcd.corpus.synth import SynthConfig, generate
+from tcd.corpus.textvr import load_split
+from tcd.video import (VideoError, build_frame_cache, load_frame_cache, probe, read_frames, segment_centers,
+                       write_video)
+
+
+def _frames(t=12, h=64, w=96):
+    """Smooth, distinct frames (flat colour blocks survive compression well)."""
+    frames = np.zeros((t, h, w, 3), np.uint8)
+    for i in range(t):
+        frames[i, :, :, 0] = 20 * i
+        frames[i, : h // 2, :, 1] = 200
+        frames[i, :, w // 2:, 2] = 120
+    return frames
+
+
+def test_write_probe_read(tmp_path):
+    frames = _frames()
+    path = tmp_path / "v.mp4"
+    write_video(path, frames, fps=8)
+    info = probe(path)
+    assert (info.num_frames, info.fps, info.width, info.height) == (12, 8.0, 96, 64)
+    assert info.duration == pytest.approx(1.5)
+    got = read_frames(path, [11, 0, 5, 5])
+    assert got.shape == (4, 64, 96, 3) and got.dtype == np.uint8
+    for k, i in enumerate([11, 0, 5, 5]):
+        assert np.abs(got[k].astype(int) - frames[i]).mean() < 3
+    # same frames -> same bytes
+    again = tmp_path / "again.mp4"
+    write_video(again, frames, fps=8)
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_corrupt_and_missing_raise_video_error(tmp_path):
+    path = tmp_path / "v.mp4"
+    write_video(path, _frames(), fps=8)
+    data = path.read_bytes()
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(data[: len(data) // 3])
+    with pytest.raises(VideoError, match="truncated.mp4"):
+        read_frames(truncated, [0, 11])
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"not a video" * 100)
+    with pytest.raises(VideoError, match="garbage.mp4"):
+        probe(garbage)
+    with pytest.raises(VideoError, match="nope.mp4"):
+        probe(tmp_path / "nope.mp4")
+    with pytest.raises(VideoError, match=r"v\.mp4: frames \[12\]"):
+        read_frames(path, [0, 12])
+    assert issubclass(VideoError, ValueError)
+
+
+def test_segment_centers():
+    assert segment_centers(32, 8).tolist() == [2, 6, 10, 14, 18, 22, 26, 30]
+    assert segment_centers(10, 4).tolist() == [1, 3, 6, 8]
+    assert segment_centers(12, 12).tolist() == list(range(12))
+    assert segment_centers(3, 6).tolist() == [0, 0, 1, 1, 2, 2]
+    assert segment_centers(1, 1).tolist() == [0]
+    with pytest.raises(ValueError):
+        segment_centers(0, 4)
+
+
+def test_build_frame_cache_reports_corrupt_video(tmp_path):
+    root = tmp_path / "corpus"
+    generate(SynthConfig(n_train_videos=3, n_test_videos=3, seconds=2.0, hard_negative_group_size=2), root,
+             progress=False)
+    entries = load_split(root, "test")
+    broken = root / "Videos" / entries[1].path
+    broken.write_bytes(broken.read_bytes()[:200])
+    out = tmp_path / "cache" / "test_frames.npz"
+    summary = build_frame_cache(root, entries, num_frames=4, size=32, out_path=out)
+    assert summary["n_videos"] == 3 and summary["n_ok"] == 2
+    assert [s["video_id"] for s in summary["skipped"]] == [entries[1].video_id]
+    assert entries[1].path.split("/")[-1] in summary["skipped"][0]["reason"]
+    cache = load_frame_cache(out)
+    assert cache.frames.shape == (3, 4, 32, 32, 3) and cache.frames.dtype == np.uint8
+    assert cache.video_ids == [e.video_id for e in entries]  # every entry keeps its row
+    assert cache.mask.tolist() == [[True] * 4, [False] * 4, [True] * 4]
+    assert cache.native_num_frames.tolist() == [16, 0, 16]
+    assert cache.frames[1].max() == 0 and cache.frames[0].std() > 5
+    assert cache.index(entries[2].video_id) == 2
