@@ -1,0 +1,83 @@
+"""Model complexity per variant: token counts, parameters, and FLOPs of one forward pass (torch.utils.flop_counter).
+
+The forward pass counted is the training one at batch B: B queries and B videos through the encoders
+(text towers run on every string, no memo), then all B x B scores. It really runs (transformers' masking
+code reads tensor values, so the meta device cannot be used): on the GPU when there is one, else on the
+CPU, where the clip-b32 table takes minutes. One multiply-add counts as 2 FLOPs (torch's convention).
+Synthetic inputs with fixed token lengths (see `synthetic_batch`). `gflops_head` is everything after the
+encoders (pooling, text-condition, co-attention, CTCD, the B x B scores).
+
+The paper's Table A1 (StarVR 395.2 G vs TCD 61.8 G "at batch 16") cannot be whole-batch FLOPs: ViT-B/32 on
+16 x 12 frames alone is ~1.7 TFLOPs. It matches multiply-accumulates per video (fvcore/thop print MACs as
+"FLOPs"): 12 ViT-B/32 frames ≈ 53 GMACs plus 12 OCR captions and one query through CLIP's text tower.
+`gmacs_per_video` is that unit.
+"""
+from __future__ import annotations
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from tcd.model import VARIANTS, ModelConfig, build_model
+from tcd.model.family import RetrievalModel
+
+# Realistic strings (token counts matter, not content; the text memo is off, so repeats are counted).
+QUERY = "the gold medalist from the cycling sports branch is jason kenny ."   # a TextVR-style caption
+CAPTION = "team gb tokyo 2020 jason kenny gold"                            # one window-OCR caption
+WORD = "tokyo"                                                             # one StarVR OCR word
+
+
+def synthetic_batch(model: RetrievalModel, batch_size: int, num_frames: int, ocr_words: int,
+                    device: torch.device | str) -> dict:
+    """Inputs of the right shapes: every frame, window and word present (the costliest case)."""
+    size = model.cfg.image_size_resolved
+    full = lambda *shape: torch.ones(*shape, dtype=torch.bool, device=device)
+    return dict(
+        frames=torch.zeros(batch_size, num_frames, 3, size, size, device=device), frame_mask=full(batch_size, num_frames),
+        queries=[QUERY] * batch_size,
+        ocr_captions=[[CAPTION] * num_frames for _ in range(batch_size)], ocr_mask=full(batch_size, num_frames),
+        instance_words=[[WORD] * ocr_words for _ in range(batch_size)],
+        instance_geometry=torch.zeros(batch_size, ocr_words, 12, device=device),
+        instance_mask=full(batch_size, ocr_words),
+    )
+
+
+def count_forward(model: RetrievalModel, batch: dict) -> dict[str, int]:
+    """FLOPs of queries + videos encoding and B x B scoring, split into vision / text / head."""
+    for encoder in (model.text, model.ocr_encoder):
+        encoder.memoise = False
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        queries = model.encode_queries(batch["queries"])
+        model.score(queries, model.encode_videos(batch))
+    # the counter names modules by class, from the outermost module called: the encoders are called directly
+    counts = {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}
+    total, vision, text = counter.get_total_flops(), counts.get("VisionEncoder", 0), counts.get("TextEncoder", 0)
+    return dict(flops=total, flops_vision=vision, flops_text=text, flops_head=total - vision - text)
+
+
+def complexity_table(preset: str = "tiny", batch_size: int = 16, num_frames: int = 12, ocr_words: int = 200,
+                     variants: tuple[str, ...] = VARIANTS, device: str | None = None, **overrides) -> list[dict]:
+    """One row per variant: tokens, parameters and forward FLOPs at `batch_size` (see module docstring).
+    `overrides` are extra ModelConfig fields (e.g. embed_dim); the OCR-word count is StarVR's K."""
+    rows = []
+    for variant in variants:
+        cfg = ModelConfig(variant=variant, preset=preset, num_frames=num_frames,
+                          max_instance_words=max(ocr_words, 1), **overrides)
+        model = build_model(cfg).eval()
+        params = sum(p.numel() for p in model.parameters())
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        model = model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        flops = count_forward(model, synthetic_batch(model, batch_size, num_frames, ocr_words, model.device))
+        ocr_kind = cfg.parts["ocr"]
+        rows.append(dict(
+            variant=variant, preset=preset, batch_size=batch_size, num_frames=num_frames,
+            video_tokens=1 if ocr_kind == "instances" else num_frames,
+            ocr_tokens={"none": 0, "windows": num_frames, "instances": ocr_words}[ocr_kind],
+            params=params, trainable_params=trainable,
+            gflops=round(flops["flops"] / 1e9, 2), gflops_vision=round(flops["flops_vision"] / 1e9, 2),
+            gflops_text=round(flops["flops_text"] / 1e9, 2), gflops_head=round(flops["flops_head"] / 1e9, 3),
+            # MACs per video: the unit fvcore/thop-style tools print as "FLOPs" (see module docstring)
+            gmacs_per_video=round(flops["flops"] / 2 / batch_size / 1e9, 2),
+            encoders=" / ".join(f"{k}: {v}" for k, v in model.encoder_info.items()),
+        ))
+    return rows

@@ -1,0 +1,148 @@
+"""ModelConfig: every row of the paper's tables is one of these (variant name + switches)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+VARIANTS = ("clip4clip", "clip4clip_seqtransf", "xpool", "starvr", "clip4clip_wocr", "xpool_wocr", "tcd")
+PRESETS = ("tiny", "clip-b32")
+SWITCHES = ("text_condition", "hsc", "co_attention", "ctcd")
+
+# What each variant is made of. `video`: how frames become a video vector (meanP, CLIP4Clip's seqTransf,
+# X-Pool's text-conditioned pooling, or TCD's text-condition with tau); `ocr`: no OCR, one caption per
+# window (the window-OCR captioner), or StarVR's per-word instance tokens.
+VARIANT_PARTS = {
+    "clip4clip":           dict(video="mean", ocr="none"),
+    "clip4clip_seqtransf": dict(video="seqtransf", ocr="none"),
+    "xpool":               dict(video="xpool", ocr="none"),
+    "starvr":              dict(video="mean", ocr="instances"),
+    "clip4clip_wocr":      dict(video="mean", ocr="windows"),
+    "xpool_wocr":          dict(video="xpool", ocr="windows"),
+    "tcd":                 dict(video="tcd", ocr="windows"),
+}
+
+# Preset defaults, used wherever the config leaves a field as None.
+PRESET_DEFAULTS = {
+    "tiny": dict(vision=None, text=None, image_size=64, embed_dim=256),
+    "clip-b32": dict(vision="openai/clip-vit-base-patch32", text=None, image_size=224, embed_dim=512),
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The `model:` section of params.yaml (pass it as keyword arguments).
+
+    Module switches (`text_condition`, `hsc`, `co_attention`, `ctcd`) are None by default and each variant
+    resolves them: `tcd` turns all four on, and setting one to False gives the ablation rows of Table A4
+    (`ctcd: false` replaces CTCD by plain cross-attention) and Table A5 (`text_condition` only, sweep `tau`).
+    The baselines have no such modules: for them a switch may be left None or set False, never True.
+    Read the resolved values from `cfg.switches`.
+    """
+
+    variant: str = "tcd"
+    preset: str = "tiny"
+    vision: str | None = None          # None -> preset default (tiny: a small CLIP ViT from scratch)
+    text: str | None = None            # None -> preset default (tiny: all-MiniLM-L6-v2; clip-b32: CLIP's text tower)
+    image_size: int | None = None      # None -> 64 (tiny) / 224 (clip-b32)
+    num_frames: int = 12               # N: sampled frames = OCR windows (at most; fewer are padded by masks)
+    embed_dim: int | None = None       # D of the joint space; None -> 256 (tiny) / 512 (clip-b32)
+    # the tiny vision transformer (from scratch); ignored when `vision` names a pretrained model
+    vision_layers: int = 4
+    vision_width: int = 192
+    vision_heads: int = 4
+    vision_patch: int = 16
+    # text towers
+    freeze_text: bool = True           # frozen tower: features of each distinct string computed once, memoised
+    shared_ocr_encoder: bool = True    # OCR captions / words through the query's text encoder (False: a second copy)
+    query_max_tokens: int = 32
+    ocr_max_tokens: int = 64
+    # TCD switches (None -> the variant's default, see docstring)
+    text_condition: bool | None = None
+    hsc: bool | None = None
+    co_attention: bool | None = None
+    ctcd: bool | None = None
+    tau: float = 5.0                   # text-condition: w = softmax(tau * cos(t, f_i)) (tau multiplies, see condition.py)
+    hsc_lambda: float = 0.1            # 0.1 TextVR / M4-ViteVQA, 0.05 MSR-VTT
+    hsc_temperature: float = 0.1
+    ctcd_heads: int = 8                # heads of co-attention and CTCD cross-attention
+    # baselines
+    temporal_layers: int = 4           # CLIP4Clip seqTransf depth
+    xpool_heads: int = 1               # X-Pool uses one head
+    max_instance_words: int = 200      # StarVR
+    # contrastive loss
+    logit_scale_init: float = 20.0     # 1 / temperature (StarVR's 0.05); CLIP's own init would be 1/0.07
+    learn_logit_scale: bool = True     # learned as log(scale), clamped to <= 100 like CLIP
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"model.variant={self.variant!r}: expected one of {', '.join(VARIANTS)}")
+        if self.preset not in PRESETS:
+            raise ValueError(f"model.preset={self.preset!r}: expected one of {', '.join(PRESETS)}")
+        positive_ints = ("num_frames", "vision_layers", "vision_width", "vision_heads", "vision_patch",
+                         "query_max_tokens", "ocr_max_tokens", "ctcd_heads", "temporal_layers", "xpool_heads",
+                         "max_instance_words")
+        for name in positive_ints + ("image_size", "embed_dim"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ValueError(f"model.{name}={value!r}: expected a positive integer")
+        for name in ("freeze_text", "shared_ocr_encoder", "learn_logit_scale"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"model.{name}={getattr(self, name)!r}: expected true or false")
+        for name in ("tau", "hsc_temperature", "logit_scale_init"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"model.{name}={getattr(self, name)!r}: expected a positive number")
+        if self.hsc_lambda < 0:
+            raise ValueError(f"model.hsc_lambda={self.hsc_lambda!r}: expected >= 0")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"model.dropout={self.dropout!r}: expected 0 <= dropout < 1")
+        if self.vision_width % self.vision_heads:
+            raise ValueError(f"model.vision_width={self.vision_width} is not divisible by vision_heads={self.vision_heads}")
+        if self.image_size is not None and self.vision is None and self.preset == "tiny" \
+                and self.image_size % self.vision_patch:
+            raise ValueError(f"model.image_size={self.image_size} is not divisible by vision_patch={self.vision_patch}")
+        for name in SWITCHES:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, bool):
+                raise ValueError(f"model.{name}={value!r}: expected true, false or null")
+            if value and self.variant != "tcd":
+                raise ValueError(f"model.{name}=true applies to variant 'tcd' only, not {self.variant!r} "
+                                 f"(the baselines have no such module)")
+        if self.embed_dim_resolved % self.ctcd_heads:
+            raise ValueError(f"model.embed_dim={self.embed_dim_resolved} is not divisible by ctcd_heads={self.ctcd_heads}")
+        if self.embed_dim_resolved % self.xpool_heads:
+            raise ValueError(f"model.embed_dim={self.embed_dim_resolved} is not divisible by xpool_heads={self.xpool_heads}")
+
+    # ---- resolved values -------------------------------------------------------------------------------
+    @property
+    def switches(self) -> dict[str, bool]:
+        """The module switches in effect: all on for tcd unless set False, all off for the baselines."""
+        return {name: bool(getattr(self, name) is not False and self.variant == "tcd") for name in SWITCHES}
+
+    @property
+    def parts(self) -> dict[str, str]:
+        """`video` and `ocr` kinds of this variant (see VARIANT_PARTS)."""
+        return VARIANT_PARTS[self.variant]
+
+    @property
+    def image_size_resolved(self) -> int:
+        return self.image_size or PRESET_DEFAULTS[self.preset]["image_size"]
+
+    @property
+    def embed_dim_resolved(self) -> int:
+        return self.embed_dim or PRESET_DEFAULTS[self.preset]["embed_dim"]
+
+    @property
+    def vision_resolved(self) -> str | None:
+        return self.vision or PRESET_DEFAULTS[self.preset]["vision"]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, params: dict) -> "ModelConfig":
+        """Build from a params dict; unknown keys raise a ValueError naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"unknown model parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**params)

