@@ -1,0 +1,83 @@
+"""The ``tcd`` command.
+
+    tcd data synth [--params params.yaml]            build the SynthTextVR corpus at paths.corpus
+    tcd notebook NAME [-p key=value ...] [--tag T]   run notebooks/NAME.ipynb through papermill (every DVC stage)
+    tcd bench complexity [--preset P] [--json]       tokens, parameters and FLOPs of every variant
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _data_synth(args: argparse.Namespace) -> None:
+    from tcd.config import load_params
+    from tcd.corpus.synth import generate
+
+    params = load_params(args.params)
+    root = Path(args.root or params.paths.corpus)
+    summary = generate(params.corpus, root, progress=not args.quiet)
+    print(json.dumps(summary, indent=1, default=str))
+
+
+def _notebook(args: argparse.Namespace) -> None:
+    from tcd.notebook import parse_parameters, run_notebook
+
+    parameters = {"params_file": args.params, **parse_parameters(args.parameter)}
+    path = run_notebook(args.name, parameters, tag=args.tag, out_dir=args.out_dir, html=not args.no_html,
+                        report_html=args.report_html)
+    print(path)
+
+
+def _bench_complexity(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from tcd.complexity import complexity_table
+
+    rows = complexity_table(args.preset, batch_size=args.batch_size)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        print(pd.DataFrame(rows).to_string(index=False))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tcd", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data = commands.add_parser("data", help="corpora").add_subparsers(dest="data_command", required=True)
+    synth = data.add_parser("synth", help="generate the SynthTextVR corpus (deterministic from corpus.seed)")
+    synth.add_argument("--params", default="params.yaml")
+    synth.add_argument("--root", help="output root (default: paths.corpus from params)")
+    synth.add_argument("--quiet", action="store_true")
+    synth.set_defaults(func=_data_synth)
+
+    notebook = commands.add_parser("notebook", help="run a study notebook through papermill")
+    notebook.add_argument("name", help="notebook name under notebooks/, without .ipynb")
+    notebook.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE")
+    notebook.add_argument("--params", default="params.yaml", help="passed to the notebook as params_file")
+    notebook.add_argument("--tag", help="name of the executed copy (default: the notebook name)")
+    notebook.add_argument("--out-dir", default="reports/notebooks")
+    notebook.add_argument("--no-html", action="store_true", help="skip the full HTML export beside the executed copy")
+    notebook.add_argument("--report-html", help="also write an HTML export without code cells here")
+    notebook.set_defaults(func=_notebook)
+
+    bench = commands.add_parser("bench", help="benchmarks that print numbers").add_subparsers(dest="bench_command", required=True)
+    complexity = bench.add_parser("complexity", help="tokens, parameters and FLOPs (torch.utils.flop_counter) per variant")
+    complexity.add_argument("--preset", default="tiny", choices=["tiny", "clip-b32"])
+    complexity.add_argument("--batch-size", type=int, default=16)
+    complexity.add_argument("--json", action="store_true")
+    complexity.set_defaults(func=_bench_complexity)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Typed study parameters: one dataclass per section of ``params.yaml``, validated up front.
+
+``params.yaml`` is the single source of truth for every knob: DVC reads its sections as stage
+parameters and papermill passes the file to each notebook, which calls :func:`load_params`.
+Unknown keys and wrong types fail here, before any minute of compute is spent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tcd.corpus.synth import SynthConfig
+from tcd.model.config import ModelConfig
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    """Where things live, relative to the repository root."""
+
+    corpus: str = "data/SynthTextVR"  # a TextVR-layout root; real TextVR: data/TextVR
+    work: str = "artifacts"  # stage outputs tracked by DVC (frame cache, OCR tracks, captions, checkpoints)
+    reports: str = "reports"
+
+
+@dataclass(frozen=True)
+class FramesConfig:
+    """The N frames per video the model sees (one per window) and their square size."""
+
+    num_frames: int = 8
+    size: int = 64
+
+
+@dataclass(frozen=True)
+class OcrConfig:
+    """Video OCR: which tracks later stages use, and how EasyOCR samples frames."""
+
+    source: str = "easyocr"  # easyocr | provided (the corpus's own Kwai_VideoOCR tracks)
+    fps: float = 2.0
+    batch_size: int = 1  # frames per EasyOCR call; batching is slower on CPU, faster on CUDA
+
+    def __post_init__(self) -> None:
+        if self.source not in ("easyocr", "provided"):
+            raise ValueError(f"ocr.source must be 'easyocr' or 'provided', got {self.source!r}")
+        if self.fps <= 0:
+            raise ValueError(f"ocr.fps must be > 0, got {self.fps}")
+
+
+@dataclass(frozen=True)
+class WindowsConfig:
+    """Window-OCR captioner: window scale xi, caption word cap, StarVR instance-word cap."""
+
+    xi: float = 1.0
+    max_words: int = 24
+    instance_words: int = 200
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.xi <= 1.0:
+            raise ValueError(f"windows.xi must be in (0, 1], got {self.xi}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training loop; ``variants`` x ``seeds`` is the DVC matrix of training runs."""
+
+    variants: tuple[str, ...] = ("clip4clip", "clip4clip_wocr", "tcd")
+    seeds: tuple[int, ...] = (0,)
+    epochs: int = 12
+    batch_size: int = 32
+    lr: float = 1e-3
+    text_lr: float = 1e-5  # used only when the text tower is fine-tuned (model.freeze_text: false)
+    weight_decay: float = 0.05
+    warmup_steps: int = 20
+    grad_clip: float = 1.0
+    threads: int = 0  # torch CPU threads; 0 = all cores
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 2:
+            raise ValueError("train.batch_size must be >= 2 (InfoNCE needs in-batch negatives)")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    query_chunk: int = 256
+    video_chunk: int = 256
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = 0
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    corpus: SynthConfig = field(default_factory=SynthConfig)
+    frames: FramesConfig = field(default_factory=FramesConfig)
+    ocr: OcrConfig = field(default_factory=OcrConfig)
+    windows: WindowsConfig = field(default_factory=WindowsConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Check/convert a YAML value against a dataclass field annotation (str, int, float, bool, tuples, Optional)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if value is None and type(None) in options:
+            return None
+        (inner,) = [a for a in options if a is not type(None)]
+        return _coerce(value, inner, where)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"{where}: expected a list, got {value!r}")
+        (inner, *_rest) = typing.get_args(annotation)
+        return tuple(_coerce(v, inner, f"{where}[{i}]") for i, v in enumerate(value))
+    if dataclasses.is_dataclass(annotation):
+        return _build(annotation, value, where)
+    if annotation is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if annotation is bool and not isinstance(value, bool):
+        raise TypeError(f"{where}: expected true/false, got {value!r}")
+    if annotation in (int, str) and not isinstance(value, annotation) or (annotation is int and isinstance(value, bool)):
+        raise TypeError(f"{where}: expected {annotation.__name__}, got {value!r}")
+    return value
+
+
+def _build(cls: type, values: dict[str, Any] | None, where: str) -> Any:
+    values = values or {}
+    if not isinstance(values, dict):
+        raise TypeError(f"{where}: expected a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise KeyError(f"{where}: unknown key(s) {unknown}; known: {sorted(names)}")
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}" if where else k) for k, v in values.items()}
+    return cls(**kwargs)
+
+
+def set_dotted(values: dict[str, Any], dotted: str, value: Any) -> None:
+    """``set_dotted(d, "model.variant", "tcd")`` sets ``d["model"]["variant"]``."""
+    *parents, leaf = dotted.split(".")
+    node = values
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
+
+
+def load_params(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None) -> Params:
+    """Read ``params.yaml`` (plus dotted ``overrides`` such as ``{"model.variant": "tcd"}``) into :class:`Params`."""
+    with open(path) as f:
+        values = yaml.safe_load(f) or {}
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            set_dotted(values, dotted, value)
+    return _build(Params, values, "")
+
+
+def model_config(params: Params) -> ModelConfig:
+    """The model's config with its frame count and size taken from the ``frames`` section.
+
+    ``frames`` is the one place these are set (the frame cache is built from it); a conflicting
+    ``model.image_size`` or ``model.num_frames`` in params.yaml is an error, not a silent override.
+    """
+    frames = params.frames
+    defaults = ModelConfig()
+    for name, wanted in (("image_size", frames.size), ("num_frames", frames.num_frames)):
+        given = getattr(params.model, name)
+        if given not in (getattr(defaults, name), wanted):
+            raise ValueError(f"model.{name}={given} conflicts with frames: set it in the frames section only")
+    return dataclasses.replace(params.model, image_size=frames.size, num_frames=frames.num_frames)

@@ -1,0 +1,212 @@
+"""The study's data view: a TextVR-layout split joined with its frame cache and window-OCR captions.
+
+Every corpus kind (SynthTextVR now; real TextVR, M4-ViteVQA, MSR-VTT, a user's folder later) is a
+TextVR-layout root, so this module is the one place where frames, OCR text and captions meet the
+model. A video that could not be decoded is left out *visibly*: it is listed in
+``SplitData.skipped`` with its reason, and its captions are dropped from the evaluation, so the
+report can count it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tcd.captioner import instance_tokens, window_captions
+from tcd.config import Params
+from tcd.corpus.textvr import VideoEntry, load_split, read_ocr_file
+from tcd.video import load_frame_cache, probe
+
+SPLITS = ("train", "test")
+
+
+def frame_cache_path(params: Params, split: str) -> Path:
+    return Path(params.paths.work) / "frames" / f"{split}.npz"
+
+
+def ocr_tracks_dir(params: Params) -> Path:
+    """Kwai-schema track files for the configured ``ocr.source``."""
+    if params.ocr.source == "provided":
+        return Path(params.paths.corpus) / "Kwai_VideoOCR"
+    return Path(params.paths.work) / "ocr" / "easyocr"
+
+
+def captions_path(params: Params, split: str) -> Path:
+    return Path(params.paths.work) / "captions" / f"{split}.json"
+
+
+def build_captions(params: Params, split: str) -> dict:
+    """Window-OCR captions and StarVR instance words for every video of ``split``.
+
+    Returns the JSON-ready document the captions stage writes: per video, the N window captions
+    with their mask, the instance words with their 12-d geometry, and the track count. A video
+    whose track file is missing (OCR skipped it, or the corpus has none) gets empty windows and is
+    listed under ``missing_tracks`` so the count shows in the report.
+    """
+    entries = load_split(params.paths.corpus, split)
+    tracks_dir = ocr_tracks_dir(params)
+    videos_dir = Path(params.paths.corpus) / "Videos"
+    n = params.frames.num_frames
+    videos, missing = {}, []
+    for entry in entries:
+        ocr_file = tracks_dir / entry.ocr_path
+        if ocr_file.exists():
+            tracks = read_ocr_file(ocr_file)
+        else:
+            tracks = []
+            missing.append(entry.video_id)
+        try:
+            info = probe(videos_dir / entry.path)
+        except ValueError as err:  # corrupt video: the frame cache skips it too
+            videos[entry.video_id] = {"error": str(err)}
+            continue
+        windows, mask = window_captions(tracks, info.num_frames, n, params.windows.xi, params.windows.max_words)
+        words, geometry = instance_tokens(tracks, info.num_frames, info.width, info.height, params.windows.instance_words)
+        videos[entry.video_id] = {
+            "windows": windows,
+            "mask": [bool(m) for m in mask],
+            "words": words,
+            "geometry": np.round(geometry, 5).tolist(),
+            "n_tracks": len(tracks),
+        }
+    return {
+        "split": split,
+        "ocr_source": params.ocr.source,
+        "xi": params.windows.xi,
+        "num_windows": n,
+        "missing_tracks": missing,
+        "videos": videos,
+    }
+
+
+@dataclass
+class SplitData:
+    """One split, aligned row by row: frames, OCR windows, instance words, and the captions."""
+
+    entries: list[VideoEntry]
+    frames: np.ndarray  # uint8 [V, N, S, S, 3]
+    frame_mask: np.ndarray  # bool [V, N]
+    windows: list[list[str]]
+    window_mask: np.ndarray  # bool [V, N]
+    words: list[list[str]]
+    geometry: list[np.ndarray]  # float32 [k_v, 12]
+    captions: list[str]  # every caption of the kept videos, in file order
+    caption_video: np.ndarray  # caption -> row
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (video_id, reason)
+
+    @property
+    def video_ids(self) -> list[str]:
+        return [e.video_id for e in self.entries]
+
+    @property
+    def domains(self) -> list[str]:
+        return [e.domain for e in self.entries]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def max_words(self) -> int:
+        """Instance-word slots that hold every video's words (at least 1, so tensors are never empty)."""
+        return max(1, max(len(w) for w in self.words))
+
+    def batch(self, rows, queries: list[str] | None = None, word_slots: int | None = None) -> dict:
+        """The model's batch for video ``rows`` (numpy; the model moves it to its device).
+
+        Instance words are padded to ``word_slots`` (default: the most any of these videos has), so
+        batches encoded separately can be joined when they share ``word_slots``.
+        """
+        rows = np.asarray(rows)
+        k = word_slots or max(1, max(len(self.words[r]) for r in rows))
+        instance_words = [self.words[r][:k] for r in rows]
+        geometry = np.zeros((len(rows), k, 12), dtype=np.float32)
+        instance_mask = np.zeros((len(rows), k), dtype=bool)
+        for i, (r, words) in enumerate(zip(rows, instance_words)):
+            geometry[i, : len(words)] = self.geometry[r][: len(words)]
+            instance_mask[i, : len(words)] = True
+        batch = {
+            "frames": self.frames[rows],
+            "frame_mask": self.frame_mask[rows],
+            "ocr_captions": [self.windows[r] for r in rows],
+            "ocr_mask": self.window_mask[rows],
+            "instance_words": instance_words,
+            "instance_geometry": geometry,
+            "instance_mask": instance_mask,
+        }
+        if queries is not None:
+            batch["queries"] = list(queries)
+        return batch
+
+
+def load_split_data(params: Params, split: str) -> SplitData:
+    """Join the split's annotations, frame cache and captions file (all written by earlier stages)."""
+    entries = load_split(params.paths.corpus, split)
+    cache = load_frame_cache(frame_cache_path(params, split))
+    with open(captions_path(params, split)) as f:
+        doc = json.load(f)
+    if doc["num_windows"] != params.frames.num_frames:
+        raise ValueError(
+            f"{captions_path(params, split)} has {doc['num_windows']} windows but frames.num_frames is "
+            f"{params.frames.num_frames}: re-run the captions stage"
+        )
+    kept, rows, skipped = [], [], []
+    cache_rows = {video_id: row for row, video_id in enumerate(cache.video_ids)}
+    for entry in entries:
+        info = doc["videos"].get(entry.video_id)
+        row = cache_rows.get(entry.video_id)
+        if row is None or info is None:
+            skipped.append((entry.video_id, "missing from the frame cache or captions file: re-run their stages"))
+        elif "error" in info or not cache.mask[row].any():
+            skipped.append((entry.video_id, info.get("error", "undecodable video (frame cache)")))
+        else:
+            kept.append(entry)
+            rows.append(row)
+    if not kept:
+        raise ValueError(f"no usable videos in split {split!r} of {params.paths.corpus}")
+    frames = cache.frames[rows]
+    infos = [doc["videos"][e.video_id] for e in kept]
+    captions, caption_video = [], []
+    for row, entry in enumerate(kept):
+        captions.extend(entry.captions)
+        caption_video.extend([row] * len(entry.captions))
+    return SplitData(
+        entries=kept,
+        frames=frames,
+        frame_mask=cache.mask[rows],
+        windows=[i["windows"] for i in infos],
+        window_mask=np.array([i["mask"] for i in infos], dtype=bool),
+        words=[i["words"] for i in infos],
+        geometry=[np.asarray(i["geometry"], dtype=np.float32).reshape(-1, 12) for i in infos],
+        captions=captions,
+        caption_video=np.asarray(caption_video, dtype=np.int64),
+        skipped=skipped,
+    )
+
+
+def corpus_card(root: str | Path) -> "pd.DataFrame":
+    """One row per video of every split present under ``root``: domain, captions, caption words and
+    ground-truth text instances (tracks in ``Kwai_VideoOCR``; 0 when a video has no track file)."""
+    import pandas as pd
+
+    rows = []
+    for split in SPLITS:
+        if not (Path(root) / f"TextVR_{split}.json").exists():
+            continue
+        for entry in load_split(root, split):
+            ocr_file = Path(root) / "Kwai_VideoOCR" / entry.ocr_path
+            tracks = read_ocr_file(ocr_file) if ocr_file.exists() else []
+            rows.append(
+                {
+                    "split": split,
+                    "video_id": entry.video_id,
+                    "domain": entry.domain,
+                    "n_captions": len(entry.captions),
+                    "caption_words": float(np.mean([len(c.split()) for c in entry.captions])),
+                    "text_instances": len(tracks),
+                    "has_track_file": ocr_file.exists(),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -1,0 +1,72 @@
+"""Run a study notebook through papermill: ``notebooks/<name>.ipynb`` -> ``reports/notebooks/<tag>.ipynb`` + ``.html``.
+
+Every DVC stage calls this (``tcd notebook <name> -p key=value ...``), so all stages run the same
+way: with the current environment's own kernel (papermill's ``python3`` kernel resolves to the
+interpreter running this function, never a system Python), from the repository root, with
+``params_file`` pointing at ``params.yaml``. The executed copy keeps papermill's timing metadata,
+which the report reads for its per-stage timings.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+from nbconvert import HTMLExporter
+
+NOTEBOOKS_DIR = Path("notebooks")
+
+
+def run_notebook(
+    name: str,
+    parameters: dict[str, Any] | None = None,
+    tag: str | None = None,
+    out_dir: str | Path = "reports/notebooks",
+    cwd: str | Path = ".",
+    progress: bool = True,
+    html: bool = True,
+    report_html: str | Path | None = None,
+) -> Path:
+    """Execute ``notebooks/<name>.ipynb`` with ``parameters``; returns the executed notebook's path."""
+    source = Path(cwd) / NOTEBOOKS_DIR / f"{name}.ipynb"
+    if not source.exists():
+        raise FileNotFoundError(f"no notebook {source}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{tag or name}.ipynb"
+    papermill.execute_notebook(
+        str(source),
+        str(target),
+        parameters=parameters or {},
+        kernel_name="python3",
+        cwd=str(cwd),
+        progress_bar=progress,
+    )
+    executed = nbformat.read(target, as_version=4)
+    if html:
+        target.with_suffix(".html").write_text(HTMLExporter().from_notebook_node(executed)[0])
+    if report_html:
+        Path(report_html).write_text(HTMLExporter(exclude_input=True).from_notebook_node(executed)[0])
+    return target
+
+
+def notebook_duration(path: str | Path) -> float:
+    """Seconds papermill recorded for an executed notebook."""
+    with open(path) as f:
+        return float(json.load(f)["metadata"]["papermill"]["duration"])
+
+
+def parse_parameters(items: list[str]) -> dict[str, Any]:
+    """``["seed=1", "variant=tcd"]`` -> ``{"seed": 1, "variant": "tcd"}`` (values parsed as YAML scalars)."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"parameter {item!r} is not key=value")
+        out[key] = yaml.safe_load(value)
+    return out

@@ -1,0 +1,165 @@
+"""The training loop shared by every variant: one caption per video per epoch, in-batch negatives.
+
+Checkpoints: ``out_dir/model.pt`` (the final model, loadable with :func:`tcd.model.load_model`),
+``out_dir/last.pt`` (model + optimiser + scheduler + RNG state after each epoch, so a killed run
+resumes where it stopped and ends with the same weights), ``out_dir/history.csv`` (one row per
+step). Seams for later: ``device`` (CUDA when present), AMP and DDP plug in around ``_step``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from tcd.config import TrainConfig
+from tcd.data import SplitData
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def to_model_batch(model, batch: dict) -> dict:
+    """numpy batch from :meth:`SplitData.batch` -> tensors on the model's device."""
+    device = next(model.parameters()).device
+    out = dict(batch)
+    out["frames"] = model.preprocess_frames(torch.from_numpy(batch["frames"]).to(device))
+    for key in ("frame_mask", "ocr_mask", "instance_mask"):
+        out[key] = torch.from_numpy(batch[key]).to(device)
+    out["instance_geometry"] = torch.from_numpy(batch["instance_geometry"]).to(device)
+    return out
+
+
+def epoch_batches(data: SplitData, batch_size: int, rng: np.random.Generator) -> list[tuple[np.ndarray, list[str]]]:
+    """Shuffle videos, pick one of each video's captions at random, cut into batches (last partial batch
+    kept when it still has >= 2 videos, since InfoNCE needs negatives)."""
+    by_video: list[list[str]] = [[] for _ in range(len(data))]
+    for caption, row in zip(data.captions, data.caption_video):
+        by_video[row].append(caption)
+    order = rng.permutation(len(data))
+    queries = [by_video[r][rng.integers(len(by_video[r]))] for r in order]
+    batches = []
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        if len(rows) >= 2:
+            batches.append((rows, queries[start : start + batch_size]))
+    return batches
+
+
+def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW; a fine-tuned pretrained text tower gets its own small learning rate."""
+    decay, no_decay, text = [], [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if name.startswith(("text.tower.", "ocr_text.tower.")):
+            text.append(p)
+        elif p.ndim < 2 or "logit_scale" in name or "embedding" in name or "clue" in name:
+            no_decay.append(p)
+        else:
+            decay.append(p)
+    groups = [
+        {"params": decay, "weight_decay": cfg.weight_decay, "lr": cfg.lr},
+        {"params": no_decay, "weight_decay": 0.0, "lr": cfg.lr},
+    ]
+    if text:
+        groups.append({"params": text, "weight_decay": cfg.weight_decay, "lr": cfg.text_lr})
+    return torch.optim.AdamW(groups)
+
+
+def cosine_with_warmup(optimizer, warmup_steps: int, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def train_model(
+    model,
+    data: SplitData,
+    cfg: TrainConfig,
+    seed: int,
+    out_dir: str | Path,
+    progress: bool = True,
+    on_epoch_end: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Train ``model`` on ``data`` for ``cfg.epochs`` epochs; returns the per-step history.
+
+    ``on_epoch_end(epoch)`` is called after each epoch's resume state is saved (progress
+    reporting; the tests use it to kill a run and check that resuming ends bit-identical).
+
+    Deterministic for a given seed on a given machine (seeded torch + numpy generators; the
+    batch order comes from a numpy generator whose state is checkpointed with the model).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    steps_per_epoch = len(epoch_batches(data, cfg.batch_size, np.random.default_rng(0)))
+    optimizer = make_optimizer(model, cfg)
+    scheduler = cosine_with_warmup(optimizer, cfg.warmup_steps, cfg.epochs * steps_per_epoch)
+    history: list[dict] = []
+    start_epoch = 0
+    resume_path = out_dir / "last.pt"
+    if resume_path.exists():
+        state = torch.load(resume_path, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        rng.bit_generator.state = state["numpy_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        history, start_epoch = state["history"], state["epoch"] + 1
+    model.train()
+    for epoch in range(start_epoch, cfg.epochs):
+        batches = epoch_batches(data, cfg.batch_size, rng)
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
+        for rows, queries in bar:
+            t0 = time.perf_counter()
+            loss, logs = model.training_loss(to_model_batch(model, data.batch(rows, queries)))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            history.append(
+                {
+                    "epoch": epoch,
+                    "step": len(history),
+                    "loss": float(loss.detach()),
+                    **{k: float(v) for k, v in logs.items()},
+                    "grad_norm": float(grad_norm),
+                    "lr": scheduler.get_last_lr()[0],
+                    "videos_per_s": len(rows) / (time.perf_counter() - t0),
+                }
+            )
+            bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "numpy_rng": rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "history": history,
+                "epoch": epoch,
+            },
+            resume_path,
+        )
+        if on_epoch_end is not None:
+            on_epoch_end(epoch)
+    model.eval()
+    model.save(out_dir / "model.pt")
+    frame = pd.DataFrame(history)
+    frame.to_csv(out_dir / "history.csv", index=False)
+    resume_path.unlink()  # the run finished: model.pt is the artefact, the resume state is not
+    return frame

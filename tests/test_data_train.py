@@ -1,0 +1,136 @@
+"""The split view and the training loop on a real (tiny) SynthTextVR corpus with its ground-truth tracks."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from tcd.config import load_params, model_config
+from tcd.corpus.synth import SynthConfig, generate
+from tcd.data import SPLITS, build_captions, captions_path, frame_cache_path, load_split_data
+from tcd.eval import retrieval_metrics, score_split
+from tcd.model import build_model, load_model
+from tcd.train import epoch_batches, train_model
+from tcd.video import build_frame_cache
+from tcd.corpus.textvr import load_split
+
+
+@pytest.fixture(scope="module")
+def params(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("split")
+    generate(SynthConfig(seed=5, n_train_videos=8, n_test_videos=6, captions_per_train_video=2, seconds=2.0),
+             tmp / "data", progress=False)
+    values = {
+        "paths": {"corpus": str(tmp / "data"), "work": str(tmp / "artifacts"), "reports": str(tmp / "reports")},
+        "frames": {"num_frames": 4, "size": 32},
+        "ocr": {"source": "provided"},
+        "model": {"variant": "tcd", "vision_layers": 1, "vision_width": 64, "vision_heads": 2,
+                  "embed_dim": 64, "ctcd_heads": 2},
+        "train": {"epochs": 2, "batch_size": 4, "warmup_steps": 1},
+    }
+    (tmp / "params.yaml").write_text(yaml.safe_dump(values))
+    params = load_params(tmp / "params.yaml")
+    for split in SPLITS:
+        build_frame_cache(params.paths.corpus, load_split(params.paths.corpus, split), 4, 32, frame_cache_path(params, split))
+        path = captions_path(params, split)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(build_captions(params, split)))
+    return params
+
+
+def test_split_view_aligns_frames_windows_and_captions(params):
+    train = load_split_data(params, "train")
+    assert train.frames.shape == (8, 4, 32, 32, 3)
+    assert len(train.windows) == 8 and all(len(w) == 4 for w in train.windows)
+    # an empty window is an empty caption with mask False, and vice versa
+    for windows, mask in zip(train.windows, train.window_mask):
+        assert [bool(w) for w in windows] == mask.tolist()
+    assert len(train.captions) == 16 and np.bincount(train.caption_video).tolist() == [2] * 8
+    test = load_split_data(params, "test")
+    assert test.caption_video.tolist() == list(range(6))  # TextVR test layout: caption i <-> video i
+    batch = train.batch([0, 3], queries=["a", "b"])
+    assert batch["instance_geometry"].shape[0] == 2 and batch["instance_mask"].shape == batch["instance_geometry"].shape[:2]
+
+
+def test_corrupt_video_is_counted_not_lost(params, tmp_path):
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(params.paths.corpus, corpus)
+    victim = load_split(corpus, "test")[0]
+    (corpus / "Videos" / victim.path).write_bytes(b"not a video")
+    local = load_params_with(params, tmp_path, corpus)
+    build_frame_cache(corpus, load_split(corpus, "test"), 4, 32, frame_cache_path(local, "test"))
+    doc = build_captions(local, "test")
+    assert "error" in doc["videos"][victim.video_id]
+    captions_path(local, "test").parent.mkdir(parents=True, exist_ok=True)
+    captions_path(local, "test").write_text(json.dumps(doc))
+    test = load_split_data(local, "test")
+    assert len(test) == 5 and [v for v, _ in test.skipped] == [victim.video_id]
+    assert "not a video" not in test.captions and len(test.captions) == 5
+
+
+def load_params_with(params, tmp_path, corpus):
+    values = params.to_dict()
+    values["paths"] = {"corpus": str(corpus), "work": str(tmp_path / "artifacts"), "reports": str(tmp_path / "reports")}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(values))
+    return load_params(tmp_path / "params.yaml")
+
+
+def test_epoch_batches_cover_every_video_once():
+    class Fake:
+        captions = ["a0", "a1", "b0", "c0", "c1", "c2"]
+        caption_video = np.array([0, 0, 1, 2, 2, 2])
+
+        def __len__(self):
+            return 3
+
+    batches = epoch_batches(Fake(), 2, np.random.default_rng(0))
+    assert len(batches) == 1  # the 1-video tail has no negative for InfoNCE: dropped
+    assert len(set(batches[0][0].tolist())) == 2
+    assert len(epoch_batches(Fake(), 3, np.random.default_rng(0))[0][0]) == 3
+    for r, queries in batches:
+        for row, q in zip(r, queries):
+            assert q[0] == "abc"[row]
+
+
+def test_training_resumes_bit_identically_after_a_kill(params, tmp_path):
+    train = load_split_data(params, "train")
+    config = model_config(params)
+
+    torch.manual_seed(0)
+    straight = build_model(config)
+    train_model(straight, train, params.train, seed=0, out_dir=tmp_path / "straight", progress=False)
+
+    def kill_after_first_epoch(epoch):
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    torch.manual_seed(0)
+    killed = build_model(config)
+    with pytest.raises(KeyboardInterrupt):
+        train_model(killed, train, params.train, seed=0, out_dir=tmp_path / "resumed", progress=False,
+                    on_epoch_end=kill_after_first_epoch)
+    assert (tmp_path / "resumed" / "last.pt").exists()
+    torch.manual_seed(123)  # a fresh process would start from an unrelated RNG state
+    resumed = build_model(config)
+    history = train_model(resumed, train, params.train, seed=0, out_dir=tmp_path / "resumed", progress=False)
+    assert history.epoch.tolist() == sorted(history.epoch.tolist()) and history.epoch.max() == 1
+    for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert not (tmp_path / "resumed" / "last.pt").exists()
+
+
+def test_checkpoint_scores_split_reproducibly(params, tmp_path):
+    train, test = load_split_data(params, "train"), load_split_data(params, "test")
+    torch.manual_seed(0)
+    model = build_model(model_config(params))
+    train_model(model, train, params.train, seed=0, out_dir=tmp_path, progress=False)
+    before = score_split(model, test)
+    after = score_split(load_model(tmp_path / "model.pt"), test)
+    assert torch.equal(before.sim, after.sim)
+    assert set(before.parts) == {"video", "ocr", "hybrid"}
+    metrics = retrieval_metrics(before.sim.numpy(), test.caption_video)
+    assert 1.0 <= metrics["t2v"]["MnR"] <= 6.0

@@ -1,0 +1,61 @@
+"""The two environment descriptions pin the same versions, and the study's params load."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pins(lines):
+    return dict(line.split("==", 1) for line in lines)
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pyproject = _pins(project["dependencies"] + project["optional-dependencies"]["dev"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert _pins(pip_section) == pyproject
+    assert all("==" in d for d in project["dependencies"]), "every dependency is pinned exactly"
+
+
+def test_params_yaml_loads_and_unknown_keys_fail(tmp_path):
+    from tcd.config import load_params
+
+    params = load_params(ROOT / "params.yaml")
+    assert params.ocr.source in ("easyocr", "provided")
+    assert params.model.variant  # resolved default
+    bad = tmp_path / "params.yaml"
+    bad.write_text("train:\n  epoch: 3\n")
+    with pytest.raises(KeyError, match="epoch"):
+        load_params(bad)
+    bad.write_text("windows:\n  xi: 1.5\n")
+    with pytest.raises(ValueError, match="xi"):
+        load_params(bad)
+    bad.write_text("train:\n  epochs: three\n")
+    with pytest.raises(TypeError, match="train.epochs"):
+        load_params(bad)
+
+
+def test_overrides_use_dotted_keys():
+    from tcd.config import load_params
+
+    params = load_params(ROOT / "params.yaml", {"model.variant": "xpool", "windows.xi": 0.4})
+    assert params.model.variant == "xpool"
+    assert params.windows.xi == 0.4
+
+
+def test_dvc_stage_params_exist_in_params_yaml():
+    # DVC refuses to run a stage whose tracked key is absent from params.yaml (defaults don't count).
+    values = yaml.safe_load((ROOT / "params.yaml").read_text())
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name, stage in stages.items():
+        body = stage.get("do", stage)
+        for dotted in body.get("params", []):
+            node = values
+            for key in dotted.split("."):
+                assert key in node, f"stage {name} tracks {dotted}, which params.yaml does not set"
+                node = node[key]

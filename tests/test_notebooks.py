@@ -1,0 +1,69 @@
+"""Smoke run of every study notebook through papermill, in stage order, on a tiny corpus.
+
+This is the same path `dvc repro` takes (`tcd.notebook.run_notebook` with a params file), with a
+tiny parameter set: a 16-video SynthTextVR corpus, 4 frames at 32 px, a 1-layer vision tower,
+one epoch. It checks that each stage writes what the next one reads.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tcd.corpus.synth import SynthConfig, generate
+from tcd.notebook import notebook_duration, run_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("study")
+    generate(SynthConfig(seed=3, n_train_videos=8, n_test_videos=8, captions_per_train_video=2, seconds=2.0),
+             tmp / "data", progress=False)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["paths"] = {"corpus": str(tmp / "data"), "work": str(tmp / "artifacts"), "reports": str(tmp / "reports")}
+    params["frames"] = {"num_frames": 4, "size": 32}
+    params["model"] = {"preset": "tiny", "vision_layers": 1, "vision_width": 64, "vision_heads": 2,
+                       "embed_dim": 64, "ctcd_heads": 2}
+    params["train"].update(variants=["tcd"], seeds=[0], epochs=1, batch_size=4, warmup_steps=1)
+    (tmp / "params.yaml").write_text(yaml.safe_dump(params))
+    return tmp
+
+
+def _run(study, name, tag=None, **parameters):
+    return run_notebook(name, {"params_file": str(study / "params.yaml"), **parameters}, tag=tag,
+                        out_dir=study / "reports" / "notebooks", cwd=ROOT, progress=False)
+
+
+def test_stages_run_in_order(study):
+    reports, work = study / "reports", study / "artifacts"
+
+    _run(study, "00_corpus")
+    assert (work / "frames" / "train.npz").exists() and (work / "frames" / "test.npz").exists()
+    assert (reports / "figures" / "corpus_examples.png").exists()
+
+    _run(study, "01_ocr")
+    quality = json.loads((reports / "metrics" / "ocr_quality.json").read_text())
+    assert 0.0 <= quality["word_recall"] <= 1.0
+    assert any((work / "ocr" / "easyocr").rglob("*.json"))
+
+    _run(study, "02_captions")
+    captions = json.loads((work / "captions" / "test.json").read_text())
+    assert len(captions["videos"]) == 8 and captions["num_windows"] == 4
+
+    _run(study, "03_train", tag="03_train-tcd", variant="tcd")
+    assert (work / "models" / "tcd" / "seed0" / "model.pt").exists()
+
+    _run(study, "04_evaluate", tag="04_evaluate-tcd", variant="tcd")
+    metrics = json.loads((reports / "metrics" / "tcd.json").read_text())
+    assert set(metrics["t2v"]) == {"R@1", "R@5", "R@10", "MdR", "MnR"}
+    assert 1.0 <= metrics["t2v"]["MnR"] <= 8.0
+
+    executed = run_notebook("05_report", {"params_file": str(study / "params.yaml")}, tag="report",
+                            out_dir=reports, cwd=ROOT, progress=False, html=False, report_html=reports / "report.html")
+    assert notebook_duration(executed) > 0
+    assert "Results" in (reports / "report.html").read_text()
+    assert (reports / "tables" / "stage_timings.csv").exists()
