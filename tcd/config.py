@@ -93,6 +93,16 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class AblationsConfig:
+    """Named grids of overrides (``grids.<name>.<row>: {dotted.key: value}``), each run on ``variant``
+    for every seed in ``seeds``; one DVC stage and one table per grid."""
+
+    variant: str = "tcd"
+    seeds: tuple[int, ...] = (0,)
+    grids: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int = 0
     paths: PathsConfig = field(default_factory=PathsConfig)
@@ -103,6 +113,7 @@ class Params:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    ablations: AblationsConfig = field(default_factory=AblationsConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self)))
@@ -122,6 +133,10 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             raise TypeError(f"{where}: expected a list, got {value!r}")
         (inner, *_rest) = typing.get_args(annotation)
         return tuple(_coerce(v, inner, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise TypeError(f"{where}: expected a mapping, got {value!r}")
+        return value
     if dataclasses.is_dataclass(annotation):
         return _build(annotation, value, where)
     if annotation is float and isinstance(value, (int, float)) and not isinstance(value, bool):

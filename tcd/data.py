@@ -141,12 +141,18 @@ class SplitData:
         return batch
 
 
-def load_split_data(params: Params, split: str) -> SplitData:
-    """Join the split's annotations, frame cache and captions file (all written by earlier stages)."""
+def load_split_data(params: Params, split: str, captions: dict | None = None) -> SplitData:
+    """Join the split's annotations, frame cache and captions (all written by earlier stages).
+
+    ``captions``: a document from :func:`build_captions` to use instead of the captions stage's
+    file (the ablations build captions for their own ξ or OCR source in memory).
+    """
     entries = load_split(params.paths.corpus, split)
     cache = load_frame_cache(frame_cache_path(params, split))
-    with open(captions_path(params, split)) as f:
-        doc = json.load(f)
+    if captions is None:
+        with open(captions_path(params, split)) as f:
+            captions = json.load(f)
+    doc = captions
     if doc["num_windows"] != params.frames.num_frames:
         raise ValueError(
             f"{captions_path(params, split)} has {doc['num_windows']} windows but frames.num_frames is "

@@ -52,9 +52,20 @@ def test_dvc_stage_params_exist_in_params_yaml():
     # DVC refuses to run a stage whose tracked key is absent from params.yaml (defaults don't count).
     values = yaml.safe_load((ROOT / "params.yaml").read_text())
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    def lookup(dotted):
+        node = values
+        for key in dotted.split("."):
+            node = node[key]
+        return node
+
     for name, stage in stages.items():
         body = stage.get("do", stage)
-        for dotted in body.get("params", []):
+        tracked = body.get("params", [])
+        if "foreach" in stage:  # expand ${key} / ${item} over what the stage iterates on
+            items = lookup(stage["foreach"].strip("${}"))
+            keys = list(items) if isinstance(items, dict) else items
+            tracked = [p.replace("${key}", str(k)).replace("${item}", str(k)) for p in tracked for k in keys]
+        for dotted in tracked:
             node = values
             for key in dotted.split("."):
                 assert key in node, f"stage {name} tracks {dotted}, which params.yaml does not set"

@@ -2,7 +2,7 @@
 
 This is the same path `dvc repro` takes (`tcd.notebook.run_notebook` with a params file), with a
 tiny parameter set: a 16-video SynthTextVR corpus, 4 frames at 32 px, a 1-layer vision tower,
-one epoch. It checks that each stage writes what the next one reads.
+one epoch, a two-row ablation grid. It checks that each stage writes what the next one reads.
 """
 
 import json
@@ -28,7 +28,8 @@ def study(tmp_path_factory):
     params["frames"] = {"num_frames": 4, "size": 32}
     params["model"] = {"preset": "tiny", "vision_layers": 1, "vision_width": 64, "vision_heads": 2,
                        "embed_dim": 64, "ctcd_heads": 2}
-    params["train"].update(variants=["tcd"], seeds=[0], epochs=1, batch_size=4, warmup_steps=1)
+    params["train"].update(variants=["clip4clip", "tcd"], seeds=[0], epochs=1, batch_size=4, warmup_steps=1)
+    params["ablations"] = {"variant": "tcd", "seeds": [0], "grids": {"window": {"xi=0.5": {"windows.xi": 0.5}, "xi=1.0": {"windows.xi": 1.0}}}}
     (tmp / "params.yaml").write_text(yaml.safe_dump(params))
     return tmp
 
@@ -54,16 +55,27 @@ def test_stages_run_in_order(study):
     captions = json.loads((work / "captions" / "test.json").read_text())
     assert len(captions["videos"]) == 8 and captions["num_windows"] == 4
 
-    _run(study, "03_train", tag="03_train-tcd", variant="tcd")
-    assert (work / "models" / "tcd" / "seed0" / "model.pt").exists()
-
-    _run(study, "04_evaluate", tag="04_evaluate-tcd", variant="tcd")
+    for variant in ("clip4clip", "tcd"):
+        _run(study, "03_train", tag=f"03_train-{variant}", variant=variant)
+        assert (work / "models" / variant / "seed0" / "model.pt").exists()
+        _run(study, "04_evaluate", tag=f"04_evaluate-{variant}", variant=variant)
     metrics = json.loads((reports / "metrics" / "tcd.json").read_text())
     assert set(metrics["t2v"]) == {"R@1", "R@5", "R@10", "MdR", "MnR"}
     assert 1.0 <= metrics["t2v"]["MnR"] <= 8.0
 
+    _run(study, "06_ablation", tag="06_ablation-window", ablation="window")
+    window = json.loads((reports / "metrics" / "ablation_window.json").read_text())
+    assert set(window) == {"xi=0.5", "xi=1.0"}
+    assert (reports / "figures" / "ablations" / "window.png").exists()
+
+    _run(study, "walkthrough")
+    assert (reports / "figures" / "walkthrough" / "06_hsc_cycle.png").exists()
+
     executed = run_notebook("05_report", {"params_file": str(study / "params.yaml")}, tag="report",
                             out_dir=reports, cwd=ROOT, progress=False, html=False, report_html=reports / "report.html")
     assert notebook_duration(executed) > 0
-    assert "Results" in (reports / "report.html").read_text()
-    assert (reports / "tables" / "stage_timings.csv").exists()
+    html = (reports / "report.html").read_text()
+    assert "The paper&#x27;s claims, tested" in html or "claims, tested" in html
+    claims = (reports / "tables" / "claims.csv").read_text()
+    assert "ξ = 1.0 (whole windows) is best" in claims
+    assert (reports / "tables" / "stage_timings.csv").exists() and (reports / "tables" / "complexity.csv").exists()

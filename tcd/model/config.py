@@ -62,7 +62,9 @@ class ModelConfig:
     ctcd: bool | None = None
     tau: float = 5.0                   # text-condition: w = softmax(tau * cos(t, f_i)) (tau multiplies, see condition.py)
     hsc_lambda: float = 0.1            # 0.1 TextVR / M4-ViteVQA, 0.05 MSR-VTT
-    hsc_temperature: float = 0.1
+    # HSC softmax temperature t on cosines. Measured here: the tiny preset's frame/window cosines spread only
+    # ~0.05, so t = 0.1 leaves the cycle uniform (L_hsc stuck at (N^2-1)/12, zero gradient); t = 0.01 lets it act.
+    hsc_temperature: float = 0.01
     ctcd_heads: int = 8                # heads of co-attention and CTCD cross-attention
     # baselines
     temporal_layers: int = 4           # CLIP4Clip seqTransf depth

@@ -42,10 +42,11 @@ class TextTower(nn.Module):
     pooling 'eos': CLIP's pooled EOS token through CLIP's text projection; 'mean': mean over tokens."""
 
     def __init__(self, model: nn.Module, tokenizer, pooling: str, projection: nn.Module | None = None,
-                 pretrained: bool = True):
+                 pretrained: bool = True, source: str = ""):
         super().__init__()
         self.model, self.tokenizer, self.pooling, self.projection = model, tokenizer, pooling, projection
         self.pretrained = pretrained   # a frozen pretrained tower is reloaded, not saved, by checkpoints
+        self.source = source           # where the weights come from (keys the shared memo of frozen features)
         self.out_dim = projection.out_features if projection is not None else model.config.hidden_size
         self.max_positions = getattr(model.config, "max_position_embeddings", 512)
 
@@ -61,12 +62,17 @@ class TextTower(nn.Module):
         return (out.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
+SHARED_MEMOS: dict[tuple[str, str], dict[tuple[int, str], Tensor]] = {}
+
+
 class TextEncoder(nn.Module):
     """Text tower + a trainable linear projection to the joint space: `forward(list[str]) -> [n, D]`.
 
     With `frozen`, the tower runs without gradients in eval mode, and the feature of each distinct string is
     memoised in `self.memo` (in memory only, not in the state_dict): captions and OCR captions repeat across
-    epochs, so the tower then runs once per string. Set `memoise = False` to always run it (FLOP counting).
+    epochs, so the tower then runs once per string. A frozen *pretrained* tower has the same weights in every
+    model built in this process, so its memo is shared between them (`SHARED_MEMOS`): the runs of a grid or of
+    several seeds encode each string once. Set `memoise = False` to always run it (FLOP counting).
     """
 
     def __init__(self, tower: TextTower, dim: int, frozen: bool, max_tokens: dict[str, int]):
@@ -77,7 +83,9 @@ class TextEncoder(nn.Module):
             nn.init.eye_(self.projection.weight)
             nn.init.zeros_(self.projection.bias)
         self.memoise = True
-        self.memo: dict[tuple[int, str], Tensor] = {}
+        shared = frozen and tower.pretrained and tower.source
+        self.memo: dict[tuple[int, str], Tensor] = SHARED_MEMOS.setdefault((tower.source, tower.pooling), {}) \
+            if shared else {}
         if frozen:
             self.tower.requires_grad_(False)
             self.tower.eval()
@@ -198,10 +206,10 @@ def build_encoders(cfg: ModelConfig) -> tuple[VisionEncoder, TextEncoder, TextEn
             model, tokenizer, pretrained = (clip, clip_tokenizer, clip_pretrained) \
                 if source == vision_name and clip is not None and not copy else load_clip(source)
             info["text"] = f"CLIP text tower of {source} ({'pretrained' if pretrained else 'RANDOM init'})"
-            return TextTower(model.text_model, tokenizer, "eos", model.text_projection, pretrained)
+            return TextTower(model.text_model, tokenizer, "eos", model.text_projection, pretrained, source)
         info["text"] = f"{name} (mean pooling)"
         return TextTower(AutoModel.from_pretrained(name, local_files_only=True),
-                         AutoTokenizer.from_pretrained(name, local_files_only=True), "mean")
+                         AutoTokenizer.from_pretrained(name, local_files_only=True), "mean", source=name)
 
     max_tokens = {"query": cfg.query_max_tokens, "ocr": cfg.ocr_max_tokens}
     text = ocr = TextEncoder(text_tower(copy=False), dim, cfg.freeze_text, max_tokens)

@@ -1,0 +1,74 @@
+"""The study's tables: ablation grids from params, mean ± sd, the paper-vs-ours claims and verdicts."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from tcd.eval import METRIC_KEYS
+from tcd.study import ablation_rows, claims_table, main_comparison, mean_sd, verdict
+
+
+def metrics(r1, sd=0.0, seeds=(0, 1, 2)):
+    block = {k: (r1 if k == "R@1" else 50.0) for k in METRIC_KEYS}
+    return {"t2v": dict(block), "v2t": dict(block), "std": {"t2v": {k: sd for k in METRIC_KEYS}, "v2t": {k: sd for k in METRIC_KEYS}},
+            "seeds": list(seeds)}
+
+
+def test_verdict_needs_the_noise_margin():
+    assert verdict(5.0, 2.0, +1) == "agrees"
+    assert verdict(-5.0, 2.0, +1) == "differs"
+    assert verdict(1.5, 2.0, +1) == "inconclusive"
+
+
+def test_mean_sd_over_seeds_keeps_row_order():
+    runs = pd.DataFrame([{"row": r, "seed": s, **{f"{d}_{k}": v + s for d in ("t2v", "v2t") for k in METRIC_KEYS}}
+                         for r, v in (("b", 10.0), ("a", 20.0)) for s in (0, 2)])
+    table = mean_sd(runs, "row")
+    assert table.row.tolist() == ["b", "a"]
+    assert table.loc[0, "t2v_R@1"] == 11.0 and table.loc[0, "t2v_R@1_sd"] == 1.0 and table.loc[0, "seeds"] == 2
+
+
+def test_main_comparison_puts_paper_numbers_beside_ours():
+    table = main_comparison({"tcd": metrics(40.0, 1.0), "clip4clip": metrics(10.0)}).set_index("variant")
+    assert table.loc["tcd", "paper_v2t_R@1"] == 51.9 and table.loc["tcd", "paper_t2v_R@1"] == 60.4
+    assert np.isnan(table.loc["clip4clip", "paper_t2v_R@1"])  # not printed in the appendix
+    assert table.loc["tcd", "t2v_R@1_sd"] == 1.0
+
+
+def test_claims_on_a_hand_made_study():
+    main = main_comparison({
+        "clip4clip": metrics(10.0, 1.0), "xpool": metrics(12.0, 1.0), "starvr": metrics(20.0, 1.0),
+        "clip4clip_wocr": metrics(40.0, 1.0), "xpool_wocr": metrics(41.0, 1.0), "tcd": metrics(41.5, 1.0),
+    })
+    modules = pd.DataFrame({"row": ["none", "CTCD", "CTCD+Co-Attn", "CTCD+HSC", "all"], "t2v_R@1": [30.0, 36.0, 36.5, 20.0, 45.0]})
+    window = pd.DataFrame({"row": ["xi=0.2", "xi=1.0"], "t2v_R@1": [30.0, 41.0]})
+    complexity = pd.DataFrame({"variant": ["starvr", "tcd"], "gflops": [228.0, 55.0]})
+    claims = claims_table(main, {"modules": modules, "window": window}, complexity).set_index("claim")
+    assert claims.loc["Window-OCR captions beat per-instance OCR tokens (StarVR)", "verdict"] == "agrees"
+    assert claims.loc["TCD beats every baseline", "verdict"] == "inconclusive"  # 41.5 vs 41.0 is within the noise
+    assert claims.loc["CTCD beats plain cross-attention", "verdict"] == "agrees"
+    assert claims.loc["Co-attention adds to CTCD", "verdict"] == "inconclusive"
+    assert claims.loc["ξ = 1.0 (whole windows) is best", "verdict"] == "agrees"
+    assert claims.loc["TCD needs about 6× fewer FLOPs than StarVR", "verdict"] == "agrees"  # 4.1x >= 3
+    # the window-OCR delta is +30 V2T R@1 for both baselines
+    assert claims.loc["The window-OCR captioner helps every baseline", "verdict"] == "agrees"
+
+
+def test_missing_variants_are_not_testable_rather_than_guessed():
+    claims = claims_table(main_comparison({"tcd": metrics(40.0)}), {}, None)
+    assert claims.iloc[0].verdict == "not testable here"
+
+
+def test_ablation_rows_apply_overrides_and_validate(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"ablations": {"variant": "tcd", "grids": {
+        "modules": {"none": {"model.ctcd": False, "model.hsc": False}, "all": {}},
+        "broken": {"typo": {"model.tua": 1.0}}}}}))
+    rows = ablation_rows(path, "modules")
+    assert rows["none"].model.switches == {"text_condition": True, "hsc": False, "co_attention": True, "ctcd": False}
+    assert rows["all"].model.variant == "tcd"
+    with pytest.raises(KeyError, match="tua"):
+        ablation_rows(path, "broken")
+    with pytest.raises(KeyError, match="no ablation grid"):
+        ablation_rows(path, "nope")
