@@ -15,6 +15,7 @@ from typing import Any
 
 import nbformat
 import papermill
+import yaml
 from nbconvert import HTMLExporter
 
 NOTEBOOKS_DIR = Path("notebooks")
@@ -61,8 +62,6 @@ def notebook_duration(path: str | Path) -> float:
 
 def parse_parameters(items: list[str]) -> dict[str, Any]:
     """``["seed=1", "variant=tcd"]`` -> ``{"seed": 1, "variant": "tcd"}`` (values parsed as YAML scalars)."""
-    import yaml
-
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
