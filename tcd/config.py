@@ -45,8 +45,11 @@ class OcrConfig:
     source: str = "easyocr"  # easyocr | provided (the corpus's own Kwai_VideoOCR tracks)
     fps: float = 2.0
     batch_size: int = 1  # frames per EasyOCR call; batching is slower on CPU, faster on CUDA
+    workers: int = 1  # processes reading videos on CPU (one per core is fastest); CUDA uses one process
 
     def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"ocr.workers must be >= 1, got {self.workers}")
         if self.source not in ("easyocr", "provided"):
             raise ValueError(f"ocr.source must be 'easyocr' or 'provided', got {self.source!r}")
         if self.fps <= 0:

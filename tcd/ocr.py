@@ -8,10 +8,12 @@ as a Kwai OCR file, the same schema TextVR ships (`tcd.corpus.textvr.write_ocr_f
 """
 from __future__ import annotations
 
+import multiprocessing
 import re
 import time
 import warnings
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -111,6 +113,7 @@ class EasyOcrReader:
 
         self.gpu = torch.cuda.is_available() if gpu is None else gpu
         self.batch_size = batch_size
+        self.options = dict(model_dir=str(model_dir), gpu=self.gpu, batch_size=batch_size)  # to rebuild it elsewhere
         # download_enabled=False makes a missing or corrupt (md5) weight file an error instead of a
         # download; both directories point at the existing weight folder so EasyOCR creates
         # nothing under ~/.EasyOCR.
@@ -295,6 +298,7 @@ def ocr_corpus(
     ocr_fps: float,
     reader: EasyOcrReader,
     progress: bool = True,
+    workers: int = 1,
     **link_kwargs,
 ) -> pd.DataFrame:
     """OCR every video of ``entries`` (under root/Videos) into out_dir/<entry.ocr_path> (Kwai schema).
@@ -304,41 +308,68 @@ def ocr_corpus(
     loaders see its OCR as missing; OCR failures on decoded frames are bugs and propagate.
     Detections without Latin letters/digits are dropped and counted (n_dropped_nonlatin). A video
     without text gets a valid empty file ({}). ``link_kwargs`` go to `link_tracks`.
-    Returns one row per entry: video_id, domain, n_frames_read, n_detections, n_dropped_nonlatin,
-    n_tracks, seconds, status.
+
+    ``workers`` > 1 (CPU only) reads videos in that many processes, each with its own copy of
+    ``reader`` and an equal share of torch's threads: on 2 cores, two 1-thread EasyOCRs read 21%
+    more frames per second than one 2-thread EasyOCR (its detector's small convolutions do not
+    keep two threads busy). On CUDA one process owns the GPU and ``workers`` must be 1.
+    Returns one row per entry, in entry order: video_id, domain, n_frames_read, n_detections,
+    n_dropped_nonlatin, n_tracks, seconds, status.
     """
-    root, out_dir = Path(root), Path(out_dir)
-    rows = []
-    for entry in tqdm(entries, desc="ocr", unit="video", disable=not progress):
-        t0 = time.perf_counter()
-        out_path = out_dir / entry.ocr_path
-        row = dict(video_id=entry.video_id, domain=entry.domain, n_frames_read=0, n_detections=0,
-                   n_dropped_nonlatin=0, n_tracks=0)
-        video_path = root / "Videos" / entry.path
-        try:
-            info = probe(video_path)
-            indices = ocr_frame_indices(info.num_frames, info.fps, ocr_fps)
-            frames = read_frames(video_path, indices)
-        except Exception as e:  # any decode failure: record it, keep going (never drop silently)
-            out_path.unlink(missing_ok=True)
-            rows.append(row | dict(seconds=time.perf_counter() - t0,
-                                   status=f"skipped: {type(e).__name__}: {e}"))
-            continue
-        per_frame = reader.read(list(frames))
-        detections: dict[int, list[Detection]] = {}
-        for index, dets in zip(indices.tolist(), per_frame):
-            kept = [d for d in dets if has_latin(d.text)]
-            row["n_detections"] += len(kept)
-            row["n_dropped_nonlatin"] += len(dets) - len(kept)
-            detections[index] = kept
-        tracks = link_tracks(detections, info.num_frames,
-                             half_interval=info.fps / (2 * ocr_fps), **link_kwargs)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        write_ocr_file(out_path, tracks)
-        rows.append(row | dict(n_frames_read=len(indices), n_tracks=len(tracks),
-                               seconds=time.perf_counter() - t0, status="ok"))
+    if workers < 1 or (workers > 1 and reader.gpu):
+        raise ValueError(f"workers={workers}: must be >= 1, and 1 when EasyOCR runs on CUDA")
+    jobs = [(Path(root), entry, Path(out_dir), ocr_fps, link_kwargs) for entry in entries]
+    bar = dict(total=len(jobs), desc="ocr", unit="video", disable=not progress)
+    if workers == 1:
+        rows = [_ocr_video(reader, *job) for job in tqdm(jobs, **bar)]
+    else:
+        threads = max(1, torch.get_num_threads() // workers)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_start_worker, initargs=(reader.options, threads)) as pool:
+            rows = list(tqdm(pool.map(_ocr_video_in_worker, jobs), **bar))
     return pd.DataFrame(rows, columns=["video_id", "domain", "n_frames_read", "n_detections",
                                        "n_dropped_nonlatin", "n_tracks", "seconds", "status"])
+
+
+def _ocr_video(reader: EasyOcrReader, root: Path, entry: VideoEntry, out_dir: Path, ocr_fps: float,
+               link_kwargs: dict) -> dict:
+    """One video of `ocr_corpus`: its row, and its tracks file written (or a stale one removed)."""
+    t0 = time.perf_counter()
+    out_path = out_dir / entry.ocr_path
+    row = dict(video_id=entry.video_id, domain=entry.domain, n_frames_read=0, n_detections=0,
+               n_dropped_nonlatin=0, n_tracks=0)
+    video_path = root / "Videos" / entry.path
+    try:
+        info = probe(video_path)
+        indices = ocr_frame_indices(info.num_frames, info.fps, ocr_fps)
+        frames = read_frames(video_path, indices)
+    except Exception as e:  # any decode failure: record it, keep going (never drop silently)
+        out_path.unlink(missing_ok=True)
+        return row | dict(seconds=time.perf_counter() - t0, status=f"skipped: {type(e).__name__}: {e}")
+    detections: dict[int, list[Detection]] = {}
+    for index, dets in zip(indices.tolist(), reader.read(list(frames))):
+        kept = [d for d in dets if has_latin(d.text)]
+        row["n_detections"] += len(kept)
+        row["n_dropped_nonlatin"] += len(dets) - len(kept)
+        detections[index] = kept
+    tracks = link_tracks(detections, info.num_frames, half_interval=info.fps / (2 * ocr_fps), **link_kwargs)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    write_ocr_file(out_path, tracks)
+    return row | dict(n_frames_read=len(indices), n_tracks=len(tracks), seconds=time.perf_counter() - t0,
+                      status="ok")
+
+
+_WORKER_READER: EasyOcrReader | None = None  # each `ocr_corpus` worker process builds its own
+
+
+def _start_worker(options: dict, threads: int) -> None:
+    global _WORKER_READER
+    torch.set_num_threads(threads)
+    _WORKER_READER = EasyOcrReader(**options)
+
+
+def _ocr_video_in_worker(job: tuple) -> dict:
+    return _ocr_video(_WORKER_READER, *job)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import os
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
@@ -175,3 +176,24 @@ def test_ocr_corpus_ok_empty_and_corrupt_videos(tmp_path, reader):
     quality = ocr_quality_table(root, entries[:2], out)
     assert quality["has_pred"].tolist() == [True, False]
     assert quality["word_recall"].tolist()[0] == 1.0
+
+
+def test_ocr_corpus_in_two_worker_processes_gives_the_same_tracks(tmp_path, reader):
+    root = tmp_path / "TextVR"
+    for i, word in enumerate(("TESCO 288", "OPEN 24H", "EXIT")):
+        frames = np.stack([render([(word, (20 + 3 * k, 50 + 10 * i))]) for k in range(10)])
+        write_video(root / f"Videos/Sports/v{i}.mp4", frames, fps=5)
+    (root / "Videos/Sports/broken.mp4").write_bytes(b"not a video")
+    entries = [entry(f"v{i}") for i in range(3)] + [entry("broken")]
+
+    serial = ocr_corpus(root, entries, tmp_path / "serial", ocr_fps=1.0, reader=reader, progress=False)
+    parallel = ocr_corpus(root, entries, tmp_path / "parallel", ocr_fps=1.0, reader=reader, progress=False, workers=2)
+
+    columns = [c for c in serial.columns if c != "seconds"]
+    pd.testing.assert_frame_equal(serial[columns], parallel[columns])   # same rows, in entry order
+    assert parallel.status.tolist() == ["ok"] * 3 + [parallel.status.iloc[3]] and parallel.status.iloc[3].startswith("skipped")
+    for e in entries[:3]:
+        a, b = read_ocr_file(tmp_path / "serial" / e.ocr_path), read_ocr_file(tmp_path / "parallel" / e.ocr_path)
+        assert [(t.text, sorted(t.boxes)) for t in a] == [(t.text, sorted(t.boxes)) for t in b]
+    with pytest.raises(ValueError, match="workers"):
+        ocr_corpus(root, entries, tmp_path / "x", ocr_fps=1.0, reader=reader, workers=0)
