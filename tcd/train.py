@@ -8,6 +8,7 @@ step). Seams for later: ``device`` (CUDA when present), AMP and DDP plug in arou
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from tcd.config import TrainConfig
+from tcd.config import Params, TrainConfig, model_config
 from tcd.data import SplitData
 
 
@@ -163,3 +164,24 @@ def train_model(
     frame.to_csv(out_dir / "history.csv", index=False)
     resume_path.unlink()  # the run finished: model.pt is the artefact, the resume state is not
     return frame
+
+
+def train_run(params: Params, seed: int, data: SplitData, out_dir: str | Path, progress: bool = True):
+    """One run of the study: build ``params.model`` seeded with ``seed``, train it on ``data`` into ``out_dir``.
+
+    Writes ``out_dir/train_summary.json`` (variant, seed, seconds, seconds per epoch, trainable parameters,
+    final loss = mean of the last 10 steps) and returns ``(model, history, summary)``.
+    """
+    from tcd.model import build_model
+
+    torch.manual_seed(seed)
+    model = build_model(model_config(params)).to(default_device())
+    start = time.perf_counter()
+    history = train_model(model, data, params.train, seed, out_dir, progress=progress)
+    seconds = time.perf_counter() - start
+    summary = {"variant": params.model.variant, "seed": seed, "seconds": round(seconds, 1),
+               "seconds_per_epoch": round(seconds / params.train.epochs, 2),
+               "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+               "final_loss": round(float(history.loss.tail(10).mean()), 4)}
+    (Path(out_dir) / "train_summary.json").write_text(json.dumps(summary, indent=1))
+    return model, history, summary

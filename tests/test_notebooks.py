@@ -8,6 +8,7 @@ one epoch, a two-row ablation grid. It checks that each stage writes what the ne
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -66,6 +67,11 @@ def test_stages_run_in_order(study):
     _run(study, "06_ablation", tag="06_ablation-window", ablation="window")
     window = json.loads((reports / "metrics" / "ablation_window.json").read_text())
     assert set(window) == {"xi=0.5", "xi=1.0"}
+    # ξ = 1.0 is the main TCD run: its checkpoint is evaluated, not retrained, and gives the same numbers
+    runs = pd.read_csv(reports / "tables" / "ablations" / "window_runs.csv").set_index("row")
+    assert runs.loc["xi=1.0", "trained_in"] == str(work / "models" / "tcd" / "seed0")
+    assert runs.loc["xi=0.5", "trained_in"] == str(work / "ablations" / "window" / "xi=0.5" / "seed0")
+    assert window["xi=1.0"]["t2v_R@1"] == metrics["t2v"]["R@1"]
     assert (reports / "figures" / "ablations" / "window.png").exists()
 
     _run(study, "walkthrough")

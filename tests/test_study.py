@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from tcd.eval import METRIC_KEYS
-from tcd.study import ablation_rows, claims_table, main_comparison, mean_sd, verdict
+from tcd.study import ablation_rows, claims_table, main_comparison, main_comparison_run, mean_sd, verdict
 
 
 def metrics(r1, sd=0.0, seeds=(0, 1, 2)):
@@ -44,12 +44,15 @@ def test_claims_on_a_hand_made_study():
     modules = pd.DataFrame({"row": ["none", "CTCD", "CTCD+Co-Attn", "CTCD+HSC", "all"], "t2v_R@1": [30.0, 36.0, 36.5, 20.0, 45.0]})
     window = pd.DataFrame({"row": ["xi=0.2", "xi=1.0"], "t2v_R@1": [30.0, 41.0]})
     complexity = pd.DataFrame({"variant": ["starvr", "tcd"], "gflops": [228.0, 55.0]})
-    claims = claims_table(main, {"modules": modules, "window": window}, complexity).set_index("claim")
+    tau = pd.DataFrame({"row": ["tau=0.1", "tau=1", "tau=5"], "t2v_R@1": [30.0, 40.0, 42.0]})
+    claims = claims_table(main, {"modules": modules, "window": window, "tau": tau}, complexity).set_index("claim")
     assert claims.loc["Window-OCR captions beat per-instance OCR tokens (StarVR)", "verdict"] == "agrees"
     assert claims.loc["TCD beats every baseline", "verdict"] == "inconclusive"  # 41.5 vs 41.0 is within the noise
     assert claims.loc["CTCD beats plain cross-attention", "verdict"] == "agrees"
     assert claims.loc["Co-attention adds to CTCD", "verdict"] == "inconclusive"
     assert claims.loc["ξ = 1.0 (whole windows) is best", "verdict"] == "agrees"
+    # τ = 5 beats τ = 1 by 2.0, inside the margin 2·√2·1.0 = 2.8 from TCD's seed sd
+    assert claims.loc["Text-condition alone works best at τ = 1 on TextVR", "verdict"] == "inconclusive"
     assert claims.loc["TCD needs about 6× fewer FLOPs than StarVR", "verdict"] == "agrees"  # 4.1x >= 3
     # the window-OCR delta is +30 V2T R@1 for both baselines
     assert claims.loc["The window-OCR captioner helps every baseline", "verdict"] == "agrees"
@@ -72,3 +75,25 @@ def test_ablation_rows_apply_overrides_and_validate(tmp_path):
         ablation_rows(path, "broken")
     with pytest.raises(KeyError, match="no ablation grid"):
         ablation_rows(path, "nope")
+
+
+def test_rows_equal_to_the_main_run_reuse_its_checkpoint(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({
+        "paths": {"work": str(tmp_path / "artifacts")},
+        "train": {"variants": ["clip4clip", "tcd"], "seeds": [0, 1]},
+        "ablations": {"variant": "tcd", "grids": {"g": {
+            "all": {}, "easyocr": {"ocr.source": "easyocr"}, "xi=0.4": {"windows.xi": 0.4},
+            "tau=5": {"model.tau": 5.0}, "epochs": {"train.epochs": 3}}}}}))
+    rows = ablation_rows(path, "g")
+    with pytest.raises(FileNotFoundError, match="dvc repro train@tcd"):
+        main_comparison_run(path, rows["all"], 0)
+    for seed in (0, 1):
+        (tmp_path / "artifacts" / "models" / "tcd" / f"seed{seed}").mkdir(parents=True)
+        (tmp_path / "artifacts" / "models" / "tcd" / f"seed{seed}" / "model.pt").touch()
+    assert main_comparison_run(path, rows["all"], 1) == tmp_path / "artifacts" / "models" / "tcd" / "seed1"
+    # overriding a knob with its own value changes nothing: τ = 5.0 is the model's default
+    assert main_comparison_run(path, rows["easyocr"], 0) is not None and main_comparison_run(path, rows["tau=5"], 0) is not None
+    assert main_comparison_run(path, rows["xi=0.4"], 0) is None
+    assert main_comparison_run(path, rows["epochs"], 0) is None
+    assert main_comparison_run(path, rows["all"], 2) is None        # seed the train stage did not run
