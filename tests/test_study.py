@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from tcd.eval import METRIC_KEYS
-from tcd.study import ablation_rows, claims_table, main_comparison, main_comparison_run, mean_sd, verdict
+from tcd.claims import claims_table, main_comparison, verdict
+from tcd.study import ablation_rows, main_comparison_run, mean_sd
 
 
 def metrics(r1, sd=0.0, seeds=(0, 1, 2)):
@@ -56,6 +57,23 @@ def test_claims_on_a_hand_made_study():
     assert claims.loc["TCD needs about 6× fewer FLOPs than StarVR", "verdict"] == "agrees"  # 4.1x >= 3
     # the window-OCR delta is +30 V2T R@1 for both baselines
     assert claims.loc["The window-OCR captioner helps every baseline", "verdict"] == "agrees"
+
+
+def test_grids_with_several_seeds_are_judged_on_their_own_spread():
+    main = main_comparison({"tcd": metrics(52.0, 0.5)})
+    def grid(rows, sd, seeds):
+        return pd.DataFrame({"row": [r for r, _ in rows], "t2v_R@1": [v for _, v in rows],
+                             "t2v_R@1_sd": [sd] * len(rows), "seeds": [seeds] * len(rows)})
+    rows = [("CTCD", 49.7), ("CTCD+Co-Attn", 52.1)]
+    # one seed per row: TCD's sd 0.5 -> margin 2·√2·0.5 = 1.4 < 2.4: counts
+    one = claims_table(main, {"modules": grid(rows, 0.0, 1)}, None).set_index("claim")
+    assert one.loc["Co-attention adds to CTCD", "verdict"] == "agrees"
+    # three seeds with sd 2.0 each: margin 2·√8 = 5.7 > 2.4: within the noise
+    three = claims_table(main, {"modules": grid(rows, 2.0, 3)}, None).set_index("claim")
+    assert three.loc["Co-attention adds to CTCD", "verdict"] == "inconclusive"
+    assert "52.1 ± 2.0" in three.loc["Co-attention adds to CTCD", "ours"] and "each row's seed sd" in three.loc["Co-attention adds to CTCD", "why"]
+    tau = grid([("tau=1", 45.5), ("tau=10", 52.4)], 1.0, 3)
+    assert claims_table(main, {"tau": tau}, None).set_index("claim").iloc[-1].verdict == "differs"   # 6.9 > 2.8
 
 
 def test_missing_variants_are_not_testable_rather_than_guessed():
