@@ -3,6 +3,7 @@
     tcd data synth [--params params.yaml]            build the SynthTextVR corpus at paths.corpus
     tcd notebook NAME [-p key=value ...] [--tag T]   run notebooks/NAME.ipynb through papermill (every DVC stage)
     tcd bench complexity [--preset P] [--json]       tokens, parameters and FLOPs of every variant
+    tcd bench train [--preset P] [--json]            seconds per training step of every variant (CPU or GPU)
 """
 
 from __future__ import annotations
@@ -32,16 +33,26 @@ def _notebook(args: argparse.Namespace) -> None:
     print(path)
 
 
-def _bench_complexity(args: argparse.Namespace) -> None:
+def _print_rows(rows: list[dict], as_json: bool) -> None:
     import pandas as pd
 
+    print(json.dumps(rows, indent=1) if as_json else pd.DataFrame(rows).to_string(index=False))
+
+
+def _bench_complexity(args: argparse.Namespace) -> None:
     from tcd.complexity import complexity_table
 
-    rows = complexity_table(args.preset, batch_size=args.batch_size)
-    if args.json:
-        print(json.dumps(rows, indent=1))
-    else:
-        print(pd.DataFrame(rows).to_string(index=False))
+    _print_rows(complexity_table(args.preset, batch_size=args.batch_size), args.json)
+
+
+def _bench_train(args: argparse.Namespace) -> None:
+    from tcd.complexity import train_step_table
+    from tcd.model import VARIANTS
+
+    rows = train_step_table(args.preset, batch_size=args.batch_size, num_frames=args.num_frames,
+                            variants=tuple(args.variants or VARIANTS), steps=args.steps, warmup=args.warmup,
+                            device=args.device, freeze_text=not args.finetune_text)
+    _print_rows(rows, args.json)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     complexity.add_argument("--batch-size", type=int, default=16)
     complexity.add_argument("--json", action="store_true")
     complexity.set_defaults(func=_bench_complexity)
+    train = bench.add_parser("train", help="seconds per training step (the study's own step) per variant")
+    train.add_argument("--preset", default="tiny", choices=["tiny", "clip-b32"])
+    train.add_argument("--variants", nargs="+", metavar="VARIANT", help="default: every variant")
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--num-frames", type=int, default=12)
+    train.add_argument("--steps", type=int, default=10, help="timed steps (the median is reported)")
+    train.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    train.add_argument("--device", help="cuda or cpu (default: cuda when present)")
+    train.add_argument("--finetune-text", action="store_true", help="train the text tower too (model.freeze_text: false)")
+    train.add_argument("--json", action="store_true")
+    train.set_defaults(func=_bench_train)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""Model complexity per variant: token counts, parameters, and FLOPs of one forward pass (torch.utils.flop_counter).
+"""Model complexity per variant (the paper's Table A1): token counts, parameters, FLOPs of one forward pass
+(torch.utils.flop_counter), and the measured time of one training step (`train_step_table`).
 
 The forward pass counted is the training one at batch B: B queries and B videos through the encoders
 (text towers run on every string, no memo), then all B x B scores. It really runs (transformers' masking
@@ -14,11 +15,17 @@ The paper's Table A1 (StarVR 395.2 G vs TCD 61.8 G "at batch 16") cannot be whol
 """
 from __future__ import annotations
 
+import statistics
+import time
+
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
+from tcd.config import TrainConfig
 from tcd.model import VARIANTS, ModelConfig, build_model
 from tcd.model.family import RetrievalModel
+from tcd.train import cosine_with_warmup, make_optimizer, train_step
 
 # Realistic strings (token counts matter, not content; the text memo is off, so repeats are counted).
 QUERY = "the gold medalist from the cycling sports branch is jason kenny ."   # a TextVR-style caption
@@ -46,7 +53,9 @@ def count_forward(model: RetrievalModel, batch: dict) -> dict[str, int]:
     for encoder in (model.text, model.ocr_encoder):
         encoder.memoise = False
     counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
+    # The math backend of scaled_dot_product_attention runs as plain matmuls, which the counter sees; the CPU's
+    # fused kernel is invisible to it (0 FLOPs), which dropped ViT-B/32's attention scores, 1% of the total.
+    with counter, torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
         queries = model.encode_queries(batch["queries"])
         model.score(queries, model.encode_videos(batch))
     # the counter names modules by class, from the outermost module called: the encoders are called directly
@@ -80,4 +89,61 @@ def complexity_table(preset: str = "tiny", batch_size: int = 16, num_frames: int
             gmacs_per_video=round(flops["flops"] / 2 / batch_size / 1e9, 2),
             encoders=" / ".join(f"{k}: {v}" for k, v in model.encoder_info.items()),
         ))
+    return rows
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int = 12, ocr_words: int = 200,
+                     variants: tuple[str, ...] = VARIANTS, steps: int = 10, warmup: int = 3,
+                     device: str | None = None, seed: int = 0, **overrides) -> list[dict]:
+    """One row per variant: wall-clock seconds of one training step at `batch_size` (median of `steps` timed
+    steps after `warmup` untimed ones), videos per second, and peak GPU memory.
+
+    The step is the study's own (`tcd.train.train_step`: InfoNCE (+ HSC), backward, clipping, AdamW, schedule)
+    on `synthetic_batch` inputs with random frames. Text towers run on every string (memo off, as in a first
+    epoch), so StarVR pays for encoding its K words per video; with `freeze_text=False` (an override) they are
+    fine-tuned too. `overrides` are extra ModelConfig fields, as in `complexity_table`.
+    """
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    train_cfg = TrainConfig()
+    rows = []
+    for variant in variants:
+        torch.manual_seed(seed)
+        cfg = ModelConfig(variant=variant, preset=preset, num_frames=num_frames,
+                          max_instance_words=max(ocr_words, 1), **overrides)
+        model = build_model(cfg).to(device).train()
+        for encoder in (model.text, model.ocr_encoder):
+            encoder.memoise = False
+        optimizer = make_optimizer(model, train_cfg)
+        scheduler = cosine_with_warmup(optimizer, train_cfg.warmup_steps, warmup + steps)
+        batch = synthetic_batch(model, batch_size, num_frames, ocr_words, device)
+        batch["frames"] = torch.randn(batch["frames"].shape, generator=torch.Generator().manual_seed(seed)).to(device)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        seconds = []
+        for step in range(warmup + steps):
+            sync()
+            start = time.perf_counter()
+            train_step(model, optimizer, scheduler, batch, train_cfg.grad_clip)
+            sync()
+            if step >= warmup:
+                seconds.append(time.perf_counter() - start)
+        step_seconds = statistics.median(seconds)
+        rows.append(dict(
+            variant=variant, preset=preset, device=_device_name(device), batch_size=batch_size,
+            num_frames=num_frames, ocr_tokens={"none": 0, "windows": num_frames, "instances": ocr_words}[cfg.parts["ocr"]],
+            freeze_text=cfg.freeze_text, steps=steps,
+            step_seconds=round(step_seconds, 4), step_seconds_min=round(min(seconds), 4),
+            step_seconds_max=round(max(seconds), 4), videos_per_s=round(batch_size / step_seconds, 1),
+            peak_memory_gb=round(torch.cuda.max_memory_allocated(device) / 2**30, 2) if device.type == "cuda" else None,
+        ))
+        del model, optimizer, scheduler, batch
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
     return rows

@@ -3,7 +3,8 @@
 Checkpoints: ``out_dir/model.pt`` (the final model, loadable with :func:`tcd.model.load_model`),
 ``out_dir/last.pt`` (model + optimiser + scheduler + RNG state after each epoch, so a killed run
 resumes where it stopped and ends with the same weights), ``out_dir/history.csv`` (one row per
-step). Seams for later: ``device`` (CUDA when present), AMP and DDP plug in around ``_step``.
+step). Seams for later: ``device`` (CUDA when present), AMP and DDP plug in around :func:`train_step`
+(the step ``tcd bench train`` times).
 """
 
 from __future__ import annotations
@@ -85,6 +86,18 @@ def cosine_with_warmup(optimizer, warmup_steps: int, total_steps: int) -> torch.
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def train_step(model, optimizer, scheduler, batch: dict, grad_clip: float):
+    """One optimisation step on a model batch: loss, backward, clipped gradients, optimiser and schedule step.
+    Returns (loss, the model's logs, gradient norm before clipping)."""
+    loss, logs = model.training_loss(batch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    scheduler.step()
+    return loss, logs, grad_norm
+
+
 def train_model(
     model,
     data: SplitData,
@@ -126,12 +139,8 @@ def train_model(
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
         for rows, queries in bar:
             t0 = time.perf_counter()
-            loss, logs = model.training_loss(to_model_batch(model, data.batch(rows, queries)))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
-            scheduler.step()
+            loss, logs, grad_norm = train_step(model, optimizer, scheduler,
+                                               to_model_batch(model, data.batch(rows, queries)), cfg.grad_clip)
             history.append(
                 {
                     "epoch": epoch,
