@@ -55,6 +55,7 @@ def test_claims_on_a_hand_made_study():
     # τ = 5 beats τ = 1 by 2.0, inside the margin 2·√2·1.0 = 2.8 from TCD's seed sd
     assert claims.loc["Text-condition alone works best at τ = 1 on TextVR", "verdict"] == "inconclusive"
     assert claims.loc["TCD needs about 6× fewer FLOPs than StarVR", "verdict"] == "agrees"  # 4.1x >= 3
+    assert "TCD trains far cheaper than StarVR" not in claims.index   # no GPU step times measured
     # the window-OCR delta is +30 V2T R@1 for both baselines
     assert claims.loc["The window-OCR captioner helps every baseline", "verdict"] == "agrees"
 
@@ -115,3 +116,15 @@ def test_rows_equal_to_the_main_run_reuse_its_checkpoint(tmp_path):
     assert main_comparison_run(path, rows["xi=0.4"], 0) is None
     assert main_comparison_run(path, rows["epochs"], 0) is None
     assert main_comparison_run(path, rows["all"], 2) is None        # seed the train stage did not run
+
+
+def test_training_cost_claim_reads_the_gpu_step_times():
+    main = main_comparison({"starvr": metrics(20.0, 1.0), "tcd": metrics(41.5, 1.0)})
+    complexity = pd.DataFrame({"variant": ["starvr", "tcd"], "gflops": [228.0, 55.0],
+                               "gpu_step_seconds_clip_b32": [0.22, 0.20], "gpu_device": ["NVIDIA H200"] * 2,
+                               "gpu_step_seconds_clip_b32_finetune_text": [0.30, 0.20]})
+    claim = claims_table(main, {}, complexity).set_index("claim").loc["TCD trains far cheaper than StarVR"]
+    assert claim.verdict == "differs"   # 1.1x, far from the paper's 36x
+    assert "1.10×" in claim.ours and "1.50× with the text tower fine-tuned" in claim.ours and "NVIDIA H200" in claim.ours
+    complexity["gpu_step_seconds_clip_b32"] = [0.80, 0.20]
+    assert claims_table(main, {}, complexity).set_index("claim").loc["TCD trains far cheaper than StarVR", "verdict"] == "agrees"
