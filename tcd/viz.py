@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -81,11 +82,14 @@ def training_curves(histories: dict[str, pd.DataFrame], column: str = "loss", sm
 
 
 def metric_bars(table: pd.DataFrame, x: str, y: str, hue: str | None = None, title: str = "") -> plt.Figure:
-    """A bar chart of ``y`` per ``x`` (and ``hue``), values written on the bars."""
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * table[x].nunique() * (table[hue].nunique() if hue else 1)), 4))
+    """A bar chart of ``y`` per ``x`` (and ``hue``), values written inside the bars (above them they would
+    collide with the sd whiskers), the legend beside the axes (inside, it covers bars)."""
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * table[x].nunique() * (table[hue].nunique() if hue else 1)) + (1.2 if hue else 0), 4))
     sns.barplot(data=table, x=x, y=y, hue=hue, ax=ax, errorbar="sd")
     for container in ax.containers:
-        ax.bar_label(container, fmt="%.1f", fontsize=7)
+        ax.bar_label(container, fmt="%.1f", fontsize=7, label_type="center", color="white", fontweight="bold")
+    if hue:
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title_fontsize=8)
     ax.set_title(title)
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
@@ -436,21 +440,26 @@ def curve_figure(table: pd.DataFrame, x: str, y: str, hue: str | None = None, pa
     return fig
 
 
-def r1_vs_flops_figure(table: pd.DataFrame, x: str = "gflops", y: str = "R@1", label: str = "variant") -> plt.Figure:
-    """R@1 against forward GFLOPs (log x), one labelled point per ``label`` (mean over its rows, with sd
-    bars when it has several, e.g. seeds)."""
+def r1_vs_flops_figure(table: pd.DataFrame, x: str = "gflops", y: str = "R@1", label: str = "variant",
+                       xlabel: str | None = None, ylabel: str | None = None) -> plt.Figure:
+    """R@1 against forward GFLOPs (log x), one point per ``label`` (mean over its rows, with sd bars when it
+    has several, e.g. seeds), named in the legend: variants of equal cost sit on top of each other, so
+    labels beside the points would overlap."""
     stats = table.groupby(label, sort=False).agg(x=(x, "mean"), y=(y, "mean"), sd=(y, "std")).reset_index()
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    colors = sns.color_palette("tab10", len(stats))
-    for color, row in zip(colors, stats.itertuples()):
-        ax.errorbar(row.x, row.y, yerr=0 if np.isnan(row.sd) else row.sd, fmt="o", color=color, capsize=3,
-                    markersize=7)
-        ax.annotate(getattr(row, label), (row.x, row.y), xytext=(6, 4), textcoords="offset points", fontsize=8)
+    markers = "osD^vP*X"
+    for i, (color, row) in enumerate(zip(sns.color_palette("tab10", len(stats)), stats.itertuples())):
+        ax.errorbar(row.x, row.y, yerr=0 if np.isnan(row.sd) else row.sd, fmt=markers[i % len(markers)],
+                    color=color, capsize=3, markersize=7, label=getattr(row, label))
     ax.set_xscale("log")
-    ax.set_xlabel(f"{x} (log scale)")
-    ax.set_ylabel(y)
+    ax.xaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))   # 10, 20, 50, 100, ...: plain numbers
+    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+    ax.set_xlabel(xlabel or f"{x} (log scale)")
+    ax.set_ylabel(ylabel or y)
     ax.grid(alpha=0.3, which="both")
-    ax.set_title(f"{y} vs compute, one point per {label}", fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(f"{ylabel or y} vs compute, one point per {label}", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -140,8 +140,17 @@ def test_curve_flops_and_domain_figures():
 
     flops = pd.DataFrame({"variant": ["clip4clip", "tcd", "tcd"], "gflops": [10.0, 12.0, 12.0], "R@1": [20, 30, 32]})
     ax = viz.r1_vs_flops_figure(flops).axes[0]
-    assert ax.get_xscale() == "log" and sorted(t.get_text() for t in ax.texts) == ["clip4clip", "tcd"]
+    assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_legend().get_texts()] == ["clip4clip", "tcd"]
+    assert [c.lines[0].get_ydata()[0] for c in ax.containers] == [20, 31]   # tcd: the mean of its rows
 
     domain = lambda v: pd.DataFrame({"group": ["Game", "Sports", "Cooking"], "R@1": [v, v + 5, v + 10]})
     ax = viz.per_domain_bars({"tcd": domain(30), "clip4clip": domain(10)}).axes[0]
     assert [len(c) for c in ax.containers] == [3, 3] and ax.get_legend() is not None
+
+
+def test_metric_bars_label_every_bar_and_keep_the_legend_off_the_bars():
+    table = pd.DataFrame([{"variant": v, "direction": d, "seed": s, "R@1": r + s}
+                          for v, r in (("clip4clip", 6.0), ("tcd", 52.0)) for d in ("t2v", "v2t") for s in (0, 2)])
+    ax = viz.metric_bars(table, x="variant", y="R@1", hue="direction").axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["53.0", "53.0", "7.0", "7.0"]   # the means, one per bar
+    assert ax.get_legend().get_bbox_to_anchor().x0 >= ax.get_window_extent().x1 - 1   # beside the axes
