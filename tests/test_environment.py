@@ -1,5 +1,7 @@
 """The two environment descriptions pin the same versions, and the study's params load."""
 
+import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -70,3 +72,17 @@ def test_dvc_stage_params_exist_in_params_yaml():
             for key in dotted.split("."):
                 assert key in node, f"stage {name} tracks {dotted}, which params.yaml does not set"
                 node = node[key]
+
+
+def test_dvc_stages_depend_on_the_package_modules_their_notebooks_import():
+    # A module a stage's notebook imports shapes its outputs: without it in deps, editing it leaves stale outputs.
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name, stage in stages.items():
+        body = stage.get("do", stage)
+        notebook = ROOT / "notebooks" / f"{body['cmd'].split()[2]}.ipynb"
+        code = "\n".join("".join(c["source"]) for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code")
+        modules = set(re.findall(r"^\s*from (tcd\.[\w.]+) import", code, re.M))
+        for names in re.findall(r"^\s*from tcd import ([\w, ]+)", code, re.M):
+            modules |= {f"tcd.{n.strip()}" for n in names.split(",")}
+        paths = {"tcd/model" if m.startswith("tcd.model") else m.replace(".", "/") + ".py" for m in modules}
+        assert paths <= set(body["deps"]), f"stage {name}: {sorted(paths - set(body['deps']))} missing from deps"
