@@ -2,9 +2,6 @@
 
 import json
 
-import pytest
-import torch
-
 from tcd.cli import main
 from tcd.complexity import complexity_table, count_forward, synthetic_batch, train_step_table
 from tcd.model import ModelConfig, build_model
@@ -24,7 +21,6 @@ def test_flops_split_into_vision_text_and_head():
 
 
 def test_train_step_table_times_real_steps_on_the_cpu():
-    torch.set_num_threads(1)
     rows = train_step_table("tiny", variants=("starvr", "tcd"), steps=2, warmup=1, device="cpu", **SMALL)
     assert [r["variant"] for r in rows] == ["starvr", "tcd"]
     for row in rows:
