@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tcd.cli import main
 from tcd.complexity import complexity_table, count_forward, synthetic_batch, train_step_table
 from tcd.model import ModelConfig, build_model
@@ -26,7 +28,8 @@ def test_train_step_table_times_real_steps_on_the_cpu():
     for row in rows:
         assert row["device"].startswith("cpu") and row["peak_memory_gb"] is None and row["freeze_text"] is True
         assert 0 < row["step_seconds_min"] <= row["step_seconds"] <= row["step_seconds_max"]
-        assert row["videos_per_s"] == round(2 / row["step_seconds"], 1)
+        # both are rounded from the same unrounded median, so they agree only to rounding
+        assert row["videos_per_s"] == pytest.approx(2 / row["step_seconds"], rel=0.01)
     assert [r["ocr_tokens"] for r in rows] == [3, 2]
 
 
