@@ -2,9 +2,11 @@
 
 Every corpus kind (SynthTextVR now; real TextVR, M4-ViteVQA, MSR-VTT, a user's folder later) is a
 TextVR-layout root, so this module is the one place where frames, OCR text and captions meet the
-model. A video that could not be decoded is left out *visibly*: it is listed in
-``SplitData.skipped`` with its reason, and its captions are dropped from the evaluation, so the
-report can count it.
+model. A video that could not be decoded is left out of the model's view *visibly*: it is listed in
+``SplitData.skipped`` with its reason, so the report can count it, and training never sees it. It stays
+in the evaluation gallery (``SplitData.gallery``, every video of the split in annotation order), where
+:func:`tcd.eval.score_gallery` scores it below every real score: dropping it (and its captions) would
+turn TextVR's 2,727-way protocol into an easier, smaller one.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ class SplitData:
     captions: list[str]  # every caption of the kept videos, in file order
     caption_video: np.ndarray  # caption -> row
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (video_id, reason)
+    gallery: list[VideoEntry] = field(default_factory=list)  # every video of the split, skipped or not (default: entries)
 
     @property
     def video_ids(self) -> list[str]:
@@ -107,6 +110,21 @@ class SplitData:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    @property
+    def gallery_rows(self) -> np.ndarray:
+        """Each gallery video's row in this view (increasing), -1 for a skipped one: it keeps its column."""
+        rows = {e.video_id: r for r, e in enumerate(self.entries)}
+        return np.array([rows.get(e.video_id, -1) for e in self.gallery or self.entries], dtype=np.int64)
+
+    def gallery_captions(self) -> tuple[list[str], np.ndarray]:
+        """Every caption of every gallery video, in file order, and its video's gallery column: the evaluation's
+        queries (a skipped video's captions are text, so they are still asked)."""
+        captions, columns = [], []
+        for column, entry in enumerate(self.gallery or self.entries):
+            captions.extend(entry.captions)
+            columns.extend([column] * len(entry.captions))
+        return captions, np.asarray(columns, dtype=np.int64)
 
     @property
     def max_words(self) -> int:
@@ -189,6 +207,7 @@ def load_split_data(params: Params, split: str, captions: dict | None = None) ->
         captions=captions,
         caption_video=np.asarray(caption_video, dtype=np.int64),
         skipped=skipped,
+        gallery=entries,
     )
 
 

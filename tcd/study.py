@@ -17,9 +17,7 @@ import pandas as pd
 
 from tcd.config import Params, load_params
 from tcd.data import SplitData, build_captions, load_split_data
-from tcd.eval import METRIC_KEYS, retrieval_metrics, score_split
-
-DIRECTIONS = ("t2v", "v2t")
+from tcd.eval import DIRECTIONS, METRIC_KEYS, retrieval_metrics, score_gallery
 
 
 def ablation_rows(params_file: str | Path, name: str) -> dict[str, Params]:
@@ -71,7 +69,8 @@ def run_experiment(params: Params, seed: int, out_dir: str | Path, progress: boo
 
     ``trained``: a run directory of the train stage holding exactly this run (`main_comparison_run`):
     its checkpoint is evaluated and its training time reported instead of training again.
-    Returns one flat row: ``t2v_R@1`` ... ``v2t_MnR``, training seconds and seconds per epoch, and
+    Returns one flat row: ``t2v_R@1`` ... ``v2t_MnR`` on the whole test gallery (undecodable videos scored
+    -inf, :func:`tcd.eval.score_gallery`), training seconds and seconds per epoch, and
     ``trained_in`` (``out_dir``, or the reused run directory). A new checkpoint and history go to ``out_dir``.
     """
     from tcd.model import load_model
@@ -83,8 +82,8 @@ def run_experiment(params: Params, seed: int, out_dir: str | Path, progress: boo
     else:
         model = load_model(Path(trained) / "model.pt", map_location=default_device())
         summary = json.loads((Path(trained) / "train_summary.json").read_text())
-    out = score_split(model, test, params.eval.query_chunk, params.eval.video_chunk)
-    metrics = retrieval_metrics(out.sim.numpy(), test.caption_video)
+    out, caption_video = score_gallery(model, test, params.eval.query_chunk, params.eval.video_chunk)
+    metrics = retrieval_metrics(out.sim.numpy(), caption_video)
     return {
         "seed": seed,
         **{f"{d}_{k}": metrics[d][k] for d in DIRECTIONS for k in METRIC_KEYS},
@@ -97,8 +96,9 @@ def run_experiment(params: Params, seed: int, out_dir: str | Path, progress: boo
 
 
 def mean_sd(runs: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Mean and sd (0 for one seed) of every metric column per ``by`` value, keeping ``by``'s order."""
+    """Mean and sample sd (ddof = 1; NaN for one seed, where it is undefined) of every metric column per
+    ``by`` value, keeping ``by``'s order. Sample sd, as in the metrics files (:func:`tcd.eval.seed_sd`)."""
     columns = [f"{d}_{k}" for d in DIRECTIONS for k in METRIC_KEYS]
     grouped = runs.groupby(by, sort=False)[columns]
-    table = grouped.mean().join(grouped.std(ddof=0).fillna(0.0).add_suffix("_sd"))
+    table = grouped.mean().join(grouped.std(ddof=1).add_suffix("_sd"))
     return table.join(runs.groupby(by, sort=False).seed.count().rename("seeds")).reset_index()

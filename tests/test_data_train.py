@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -10,7 +11,7 @@ import yaml
 from tcd.config import load_params, model_config
 from tcd.corpus.synth import SynthConfig, generate
 from tcd.data import SPLITS, build_captions, captions_path, frame_cache_path, load_split_data
-from tcd.eval import retrieval_metrics, score_split
+from tcd.eval import evaluate_variant, retrieval_metrics, score_gallery, score_split, text_to_video_ranks, video_to_text_ranks
 from tcd.model import build_model, load_model
 from tcd.train import epoch_batches, train_model
 from tcd.video import build_frame_cache
@@ -54,7 +55,9 @@ def test_split_view_aligns_frames_windows_and_captions(params):
     assert batch["instance_geometry"].shape[0] == 2 and batch["instance_mask"].shape == batch["instance_geometry"].shape[:2]
 
 
-def test_corrupt_video_is_counted_not_lost(params, tmp_path):
+def corrupt_first_test_video(params, tmp_path):
+    """A copy of the corpus whose first test video is not a video, with its frame cache and captions built;
+    returns (params for the copy, the corrupt video's entry)."""
     import shutil
 
     corpus = tmp_path / "corpus"
@@ -67,14 +70,68 @@ def test_corrupt_video_is_counted_not_lost(params, tmp_path):
     assert "error" in doc["videos"][victim.video_id]
     captions_path(local, "test").parent.mkdir(parents=True, exist_ok=True)
     captions_path(local, "test").write_text(json.dumps(doc))
+    return local, victim
+
+
+def test_corrupt_video_is_counted_not_lost(params, tmp_path):
+    local, victim = corrupt_first_test_video(params, tmp_path)
     test = load_split_data(local, "test")
+    # the model's view leaves it out (training may skip it) ...
     assert len(test) == 5 and [v for v, _ in test.skipped] == [victim.video_id]
-    assert "not a video" not in test.captions and len(test.captions) == 5
+    assert len(test.captions) == 5 and victim.captions[0] not in test.captions
+    # ... the evaluation gallery keeps it, and its caption
+    assert test.gallery_rows.tolist() == [-1, 0, 1, 2, 3, 4]
+    captions, caption_video = test.gallery_captions()
+    assert captions[0] == victim.captions[0] and caption_video.tolist() == list(range(6))
 
 
-def load_params_with(params, tmp_path, corpus):
+def test_corrupt_video_keeps_its_column_at_the_bottom(params, tmp_path):
+    local, _ = corrupt_first_test_video(params, tmp_path)
+    test = load_split_data(local, "test")
+    torch.manual_seed(0)
+    model = build_model(model_config(local))
+    out, caption_video = score_gallery(model, test)
+    sim = out.sim.numpy()
+    assert sim.shape == (6, 6) and np.isneginf(sim[:, 0]).all() and np.isfinite(sim[:, 1:]).all()
+    assert all(torch.isneginf(part[:, 0]).all() for part in out.parts.values())
+    # the decodable block is exactly what scoring the model's view gives for the same captions
+    assert torch.equal(out.sim[1:, 1:], score_split(model, test).sim)
+    ranks = text_to_video_ranks(sim, caption_video)
+    assert ranks[0] == 5.0  # its caption ranks the corrupt video last: five real scores above -inf
+    np.testing.assert_allclose(ranks[1:], text_to_video_ranks(sim[1:, 1:]))  # -inf never outranks a real video
+    assert video_to_text_ranks(sim, caption_video)[0] == 2.5  # a constant column: all 6 captions tie, (6 - 1) / 2
+
+
+def test_evaluate_variant_writes_the_whole_gallery(params, tmp_path):
+    local, victim = corrupt_first_test_video(params, tmp_path)
+    local = load_params_with(local, tmp_path, local.paths.corpus, {"seeds": [0, 1]})
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model_dir = tmp_path / "artifacts" / "models" / "tcd" / f"seed{seed}"
+        model_dir.mkdir(parents=True)
+        build_model(model_config(local)).save(model_dir / "model.pt")
+    shown = evaluate_variant(local, "tcd")
+    doc = json.loads((tmp_path / "reports" / "metrics" / "tcd.json").read_text())
+    assert doc == shown["metrics"] and (doc["n_videos"], doc["n_captions"], doc["undecodable_videos"]) == (6, 6, 1)
+    assert shown["skipped"][0][0] == victim.video_id
+    scores = tmp_path / "artifacts" / "scores" / "tcd"
+    for seed in ("0", "1"):
+        sim = np.load(scores / f"sim_seed{seed}.npy")
+        assert sim.dtype == np.float32 and sim.shape == (6, 6) and np.isneginf(sim[:, 0]).all()
+        assert retrieval_metrics(sim) == {d: doc["per_seed"][seed][d] for d in ("t2v", "v2t")}
+        with np.load(scores / f"seed{seed}.npz") as saved:
+            assert np.array_equal(saved["sim"], sim) and saved["scored"].tolist() == [False] + [True] * 5
+    a, b = (doc["per_seed"][s]["t2v"]["MnR"] for s in ("0", "1"))
+    assert doc["t2v"]["MnR"] == pytest.approx((a + b) / 2)
+    assert doc["std"]["t2v"]["MnR"] == pytest.approx(abs(a - b) / np.sqrt(2))  # sample sd of two seeds
+    per_domain = pd.read_csv(tmp_path / "reports" / "tables" / "per_domain" / "tcd.csv")
+    assert per_domain.n_captions.sum() == 6
+
+
+def load_params_with(params, tmp_path, corpus, train=None):
     values = params.to_dict()
     values["paths"] = {"corpus": str(corpus), "work": str(tmp_path / "artifacts"), "reports": str(tmp_path / "reports")}
+    values["train"] = values["train"] | (train or {})
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(values))
     return load_params(tmp_path / "params.yaml")
 
@@ -132,5 +189,6 @@ def test_checkpoint_scores_split_reproducibly(params, tmp_path):
     after = score_split(load_model(tmp_path / "model.pt"), test)
     assert torch.equal(before.sim, after.sim)
     assert set(before.parts) == {"video", "ocr", "hybrid"}
-    metrics = retrieval_metrics(before.sim.numpy(), test.caption_video)
-    assert 1.0 <= metrics["t2v"]["MnR"] <= 6.0
+    # with every video decodable, the evaluation gallery is exactly the model's view, caption i <-> video i
+    gallery, caption_video = score_gallery(model, test)
+    assert torch.equal(gallery.sim, before.sim) and caption_video.tolist() == list(range(6))
