@@ -16,7 +16,7 @@ from matplotlib.patches import Polygon
 
 from tcd.captioner import window_bounds, window_captions
 from tcd.corpus.textvr import OcrTrack
-from tcd.model.ctcd import masked_softmax
+from tcd.model.attention import masked_softmax
 from tcd.model.hsc import hsc_loss
 from tcd.video import segment_centers
 
@@ -216,13 +216,14 @@ def _as_tensor(x) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).detach().float().cpu()
 
 
-def hsc_cycle(frames, ocr, frame_mask, ocr_mask, temperature: float = 0.1) -> dict[str, np.ndarray]:
+def hsc_cycle(frames, ocr, frame_mask, ocr_mask, temperature: float, runs=None) -> dict[str, np.ndarray]:
     """The soft cycle of `tcd.model.hsc.hsc_loss` for one video, piece by piece.
 
     frames [N, D] or [1, N, D], ocr [M, D] or [1, M, D], masks bool [N] / [M] (or with the leading 1).
     Returns sim [N, M] (cosines; NaN at padded frames and empty windows), alpha [N, M], nearest [N] (argmax of
     α: the soft-nearest window), mu [N] (the expected cycle-back frame index), valid [N] (frames taking part)
-    and loss (hsc_loss's value).
+    and loss (hsc_loss's value; with ``runs`` [N], the windows' caption-run ids, a cycle landing anywhere in
+    its window's run costs nothing, as in training).
     """
     v, o = _as_tensor(frames), _as_tensor(ocr)
     v, o = v.reshape(1, -1, v.shape[-1]), o.reshape(1, -1, o.shape[-1])
@@ -238,23 +239,25 @@ def hsc_cycle(frames, ocr, frame_mask, ocr_mask, temperature: float = 0.1) -> di
     shown[~fm[0]] = float("nan")
     shown[:, ~om[0]] = float("nan")
     return dict(sim=shown.numpy(), alpha=alpha[0].numpy(), nearest=alpha[0].argmax(-1).numpy(), mu=mu[0].numpy(),
-                valid=valid.numpy(), loss=float(hsc_loss(v, o, fm, om, temperature)))
+                valid=valid.numpy(), loss=float(hsc_loss(v, o, fm, om, temperature,
+                                                          None if runs is None else _as_tensor(runs).long().reshape(1, -1))))
 
 
 def _features(state, frame_mask, ocr_mask):
-    """(frames, ocr, frame_mask, ocr_mask) from a VideoState / dict (masks read from it when not given) or a
+    """(frames, ocr, frame_mask, ocr_mask, caption runs or None) from a VideoState / dict (masks read from it when not given) or a
     (frames, ocr) pair."""
     if isinstance(state, (tuple, list)):
         frames, ocr = state
         n, m = _as_tensor(frames).shape[-2], _as_tensor(ocr).shape[-2]
         return frames, ocr, np.ones(n, bool) if frame_mask is None else frame_mask, \
-            np.ones(m, bool) if ocr_mask is None else ocr_mask
+            np.ones(m, bool) if ocr_mask is None else ocr_mask, None
     frame_mask = state["frame_mask"] if frame_mask is None else frame_mask
     ocr_mask = state["ocr_mask"] if ocr_mask is None else ocr_mask
-    return state["frames"], state["ocr"], _as_tensor(frame_mask).bool(), _as_tensor(ocr_mask).bool()
+    runs = state["ocr_run"] if "ocr_run" in state else None
+    return state["frames"], state["ocr"], _as_tensor(frame_mask).bool(), _as_tensor(ocr_mask).bool(), runs
 
 
-def hsc_figure(before, after, frame_mask=None, ocr_mask=None, temperature: float = 0.1,
+def hsc_figure(before, after, frame_mask=None, ocr_mask=None, temperature: float = 0.01,
                labels: tuple[str, str] = ("before training", "after training")) -> plt.Figure:
     """Paper Fig. 5, HSC's soft cycle on one video before and after training.
 
@@ -268,7 +271,8 @@ def hsc_figure(before, after, frame_mask=None, ocr_mask=None, temperature: float
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), gridspec_kw={"width_ratios": [1, 1, 0.9]})
     styles = (dict(color="tab:gray", marker="s", linestyle="--"), dict(color="tab:blue", marker="o"))
     for ax, state, label, style in zip(axes[:2], (before, after), labels, styles):
-        cycle = hsc_cycle(*_features(state, frame_mask, ocr_mask), temperature)
+        frames, ocr, fm, om, runs = _features(state, frame_mask, ocr_mask)
+        cycle = hsc_cycle(frames, ocr, fm, om, temperature, runs)
         image = ax.imshow(cycle["sim"], cmap=plt.get_cmap("viridis").with_extremes(bad="0.85"), aspect="auto")
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03, label="cosine")
         rows = np.flatnonzero(cycle["valid"])

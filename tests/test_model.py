@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from tcd.model import VARIANTS, ModelConfig, build_model, load_model
-from tcd.model.ctcd import ClueAttention, VideoOcrCoAttention, masked_softmax
+from tcd.model import VARIANTS, ModelConfig, VideoState, build_model, load_model
+from tcd.model.attention import Attention, masked_softmax, scale_bias
+from tcd.model.condition import text_condition_scales
+from tcd.model.ctcd import ClueAttention, ClueDistilling, VideoOcrCoAttention
 
 N = 4
 SMALL = dict(image_size=32, vision_patch=16, vision_layers=2, vision_width=64, vision_heads=2, num_frames=N,
@@ -90,9 +92,11 @@ def test_shapes_masks_and_padding_are_ignored(variant):
     out = scores(model, batch)
     assert out.sim.shape == (4, 4) and set(out.parts) == PARTS[variant]
     assert torch.isfinite(out.sim).all() and all(torch.isfinite(p).all() for p in out.parts.values())
-    assert torch.allclose(out.sim, torch.stack(list(out.parts.values())).mean(0))
-    if "ocr" in out.parts:   # video 2 has no text: its OCR score is defined as 0
+    expected = torch.stack(list(out.parts.values())).mean(0)
+    if "ocr" in out.parts:   # video 2 has no text: no S_TO (0 in parts), S is the mean of its other parts
         assert torch.all(out.parts["ocr"][:, 2] == 0)
+        expected[:, 2] = torch.stack([p[:, 2] for name, p in out.parts.items() if name != "ocr"]).mean(0)
+    assert torch.allclose(out.sim, expected)
     # what the masks hide does not matter: padded frames, masked windows, masked words
     changed = dict(batch, frames=batch["frames"].clone(), ocr_captions=[list(r) for r in batch["ocr_captions"]],
                    instance_words=[list(r) for r in batch["instance_words"]])
@@ -144,7 +148,101 @@ def test_text_condition_off_precomputes_all_vectors():
     assert {"vec_video", "vec_ocr", "vec_hybrid"} <= set(state.tensors)
 
 
+def test_textless_video_scores_the_mean_of_the_parts_it_has():
+    """Hand case (clip4clip_wocr): t = e0. Video 0 has text: S_TV = cos(e0, e0) = 1, S_TO = cos(e0, e0 + e1)
+    = 1/√2, S = (1 + 1/√2)/2. Video 1 has none: S_TV = cos(e0, e0 + √3 e1) = 1/2 and S = S_TV (not 1/4)."""
+    model = small_model("clip4clip_wocr").eval()
+    e = torch.eye(64)
+    videos = VideoState(dict(vec_video=torch.stack([e[0], e[0] + math.sqrt(3) * e[1]]),
+                             vec_ocr=torch.stack([e[0] + e[1], torch.zeros(64)]),
+                             frame_mask=torch.ones(2, N, dtype=torch.bool),
+                             ocr_mask=torch.tensor([[True, False, True, True], [False] * N])))
+    out = model.score(e[:1], videos)
+    assert out.parts["ocr"].tolist() == [[pytest.approx(1 / math.sqrt(2)), 0.0]]
+    assert out.sim.tolist() == [[pytest.approx((1 + 1 / math.sqrt(2)) / 2), pytest.approx(0.5)]]
+
+
+@pytest.mark.parametrize("ctcd", [True, False])
+def test_textless_tcd_video_scores_video_and_hybrid(ctcd):
+    """Video 2 of make_batch has no text. CTCD: S = mean(S_TV, S_TH), the hybrid being the OCR clue's reading
+    of the frames alone; plain cross-attention (ctcd: false) has no hybrid without text: S = S_TV."""
+    model = small_model("tcd", ctcd=ctcd).eval()
+    out = scores(model, make_batch(model))
+    video, hybrid = out.parts["video"][:, 2], out.parts["hybrid"][:, 2]
+    assert torch.allclose(out.sim[:, 2], (video + hybrid) / 2 if ctcd else video, atol=1e-6)
+    assert (hybrid.abs().min() > 1e-3) if ctcd else torch.all(hybrid == 0)
+    assert torch.allclose(out.sim[:, 0], (out.parts["video"] + out.parts["ocr"] + out.parts["hybrid"])[:, 0] / 3)
+
+
+def test_ctcd_hybrid_of_a_textless_video_is_the_ocr_clue_alone():
+    torch.manual_seed(0)
+    d, n = 16, 5
+    ctcd = ClueDistilling(d, 2).eval()
+    video, ocr = torch.randn(3, n, d), torch.randn(3, n, d)
+    s, r = torch.rand(3, n) + 0.5, torch.rand(3, n) + 0.5
+    frame_mask, ocr_mask = torch.ones(3, n, dtype=torch.bool), torch.ones(3, n, dtype=torch.bool)
+    ocr_mask[1] = False
+    r[1] = 0.0
+    hybrid = ctcd(video, ocr, s, r, frame_mask, ocr_mask)
+    e_video, e_ocr = ctcd.type_embedding
+    ocr_clue = ctcd.cross_attention(ctcd.ocr_clue + e_ocr, video + e_video, frame_mask, s.log())
+    video_clue = ctcd.cross_attention(ctcd.video_clue + e_video, ocr + e_ocr, ocr_mask, scale_bias(r, ocr_mask))
+    assert torch.allclose(hybrid[1], ocr_clue[1], atol=1e-6)
+    assert torch.allclose(hybrid[[0, 2]], (ocr_clue + video_clue)[[0, 2]] / 2, atol=1e-6)
+
+
+def test_encode_videos_records_caption_runs():
+    model = small_model("tcd").eval()
+    batch = make_batch(model, b=2)
+    batch["ocr_captions"] = [["exit", "exit", "", "exit"], ["sale", "sale", "sale", "open"]]
+    batch["ocr_mask"] = torch.tensor([[True, True, False, True], [True, True, True, True]])
+    with torch.no_grad():
+        state = model.encode_videos(batch)
+    assert state["ocr_run"].tolist() == [[0, 0, 1, 2], [0, 0, 0, 1]]
+
+
+# ---- the text-condition acts on every part --------------------------------------------------------------------
+
+@pytest.mark.parametrize("co_attention,ctcd", [(False, True), (True, True), (False, False)])
+def test_hybrid_depends_on_the_query(co_attention, ctcd):
+    """The hybrid vector of one video must change with the query. It used to be conditioned by scaling tokens,
+    s_i f_i, right before a LayerNorm, which undid it: here (random unit-variance tokens) the hybrid moved by
+    ~1 % of its norm with CTCD (only through the small type embeddings added after the scaling) and ~1e-5
+    without. Now s acts as an attention bias and the same change of query moves it by 45-80 %."""
+    model = small_model("tcd", co_attention=co_attention, ctcd=ctcd).eval()
+    g = torch.Generator().manual_seed(0)
+    frames, ocr = torch.randn(2, N, 64, generator=g), torch.randn(2, N, 64, generator=g)
+    mask = torch.ones(2, N, dtype=torch.bool)
+    queries = torch.randn(2, 64, generator=g)
+    with torch.no_grad():
+        state = VideoState(dict(frames=frames, ocr=ocr, frame_mask=mask, ocr_mask=mask))
+        prep = model.co_attention.prepare(frames, ocr) if co_attention else {}
+        s = text_condition_scales(queries, frames, mask, model.cfg.tau)
+        r = text_condition_scales(queries, ocr, mask, model.cfg.tau)
+        assert (s.amax(-1) / s.amin(-1)).min() > 1.3   # the queries weight the tokens unevenly
+        hybrid = model._tcd_vectors(state, prep, s, r)["hybrid"]
+    change = (hybrid[0] - hybrid[1]).norm(dim=-1) / hybrid[0].norm(dim=-1)
+    assert change.min() > 0.1, change
+
+
 # ---- exactness of the factorised attention --------------------------------------------------------------------
+
+def test_scale_bias_reweights_attention_by_the_scales():
+    """Attention with key bias log s equals the attention whose weights are s_j exp(l_j), renormalised."""
+    torch.manual_seed(0)
+    d, h = 16, 2
+    attn = Attention(d, h).eval()
+    x, y = torch.randn(3, 4, d), torch.randn(3, 5, d)
+    mask, scales = torch.rand(3, 5) > 0.3, torch.rand(2, 3, 5) * 3
+    mask[1] = False
+    q, k, v = (lin(t).unflatten(-1, (h, d // h)) for lin, t in ((attn.q, x), (attn.k, y), (attn.v, y)))
+    e = torch.einsum("vxhk,vyhk->vhxy", q, k).div(math.sqrt(d // h)).exp()
+    w = e * (scales * mask)[:, :, None, None, :]
+    w = w / w.sum(-1, keepdim=True).clamp(min=1e-30)
+    naive = attn.out(torch.einsum("qvhxy,vyhk->qvxhk", w, v).flatten(-2))
+    assert torch.allclose(attn(x, y, mask, scale_bias(scales, mask)), naive, atol=1e-5)
+    assert torch.equal(scale_bias(torch.ones(3, 5), mask), torch.zeros(3, 5))   # no condition, no bias
+
 
 def test_clue_attention_equals_plain_multihead_attention():
     torch.manual_seed(0)
@@ -152,19 +250,23 @@ def test_clue_attention_equals_plain_multihead_attention():
     attn = ClueAttention(d, h).eval()
     for p in attn.parameters():
         torch.nn.init.normal_(p, std=0.3)
-    clue, x, mask = torch.randn(d), torch.randn(3, 5, 6, d), torch.rand(3, 5, 6) > 0.3
-    mask[0, 0] = False
+    clue, x, mask = torch.randn(d), torch.randn(5, 6, d), torch.rand(5, 6) > 0.3
+    scales = torch.rand(3, 5, 6) * 2 * mask           # per (query, video) pair, x per video
+    mask[0] = False
     q = attn.q(attn.norm_query(clue)).view(h, d // h)
     xn = attn.norm_kv(x)
     k = (xn @ attn.k.weight.T).unflatten(-1, (h, d // h))
     v = attn.v(xn).unflatten(-1, (h, d // h))
     logits = torch.einsum("hk,...nhk->...hn", q, k) / math.sqrt(d // h)
-    weights = masked_softmax(logits, mask[..., None, :])
+    weights = masked_softmax(logits + scale_bias(scales, mask)[..., None, :], mask[..., None, :])
     naive = attn.out(torch.einsum("...hn,...nhk->...hk", weights, v).flatten(-2))
-    assert torch.allclose(attn(clue, x, mask), naive, atol=1e-5)
+    assert torch.allclose(attn(clue, x, mask, scale_bias(scales, mask)), naive, atol=1e-5)
+    plain = attn.out(torch.einsum("...hn,...nhk->...hk", masked_softmax(logits, mask[..., None, :]), v).flatten(-2))
+    assert torch.allclose(attn(clue, x, mask), plain, atol=1e-5)
 
 
-def test_co_attention_equals_attention_on_conditioned_tokens():
+def test_co_attention_equals_attention_reweighted_by_the_condition():
+    """Ṽ = F + MHA(LN F -> LN O) with weights ∝ r_j exp(l_ij), Õ likewise with s, computed naively per pair."""
     torch.manual_seed(0)
     d, h, n = 16, 2, 5
     co = VideoOcrCoAttention(d, h)
@@ -176,15 +278,18 @@ def test_co_attention_equals_attention_on_conditioned_tokens():
     s, r = torch.rand(2, 3, n) * 2 * fm, torch.rand(2, 3, n) * 2 * om
     video, text = co(co.prepare(f, o), f, o, s, r, fm, om)
 
-    def naive(i, x, y, sx, sy, my):   # plain MHA on the conditioned, normalised tokens
-        xq = sx[..., None] * (co.norm_video if i == 0 else co.norm_ocr)(x)
-        yk = sy[..., None] * (co.norm_ocr if i == 0 else co.norm_video)(y)
+    def naive(i, x, y, sy, my):   # plain MHA on the normalised tokens, weights re-weighted by the keys' scales
+        xq = (co.norm_video if i == 0 else co.norm_ocr)(x)
+        yk = (co.norm_ocr if i == 0 else co.norm_video)(y)
         q, k, v = (lin[i](t).unflatten(-1, (h, d // h)) for lin, t in ((co.q, xq), (co.k, yk), (co.v, yk)))
-        w = masked_softmax(torch.einsum("qvxhk,qvyhk->qvhxy", q, k) / math.sqrt(d // h), my[None, :, None, None])
-        return co.out[i](torch.einsum("qvhxy,qvyhk->qvxhk", w, v).flatten(-2))
+        e = torch.einsum("vxhk,vyhk->vhxy", q, k).div(math.sqrt(d // h)).exp()
+        w = e * (sy * my)[:, :, None, None, :]
+        w = w / w.sum(-1, keepdim=True).clamp(min=1e-30)
+        return co.out[i](torch.einsum("qvhxy,vyhk->qvxhk", w, v).flatten(-2))
 
-    assert torch.allclose(video, s[..., None] * f + naive(0, f, o, s, r, om), atol=1e-5)
-    assert torch.allclose(text, r[..., None] * o + naive(1, o, f, r, s, fm), atol=1e-5)
+    assert torch.allclose(video, f + naive(0, f, o, r, om), atol=1e-5)
+    assert torch.allclose(text, o + naive(1, o, f, s, fm), atol=1e-5)
+    assert (video[0] - video[1]).abs().max() > 0.1   # the queries' conditions really differ
 
 
 # ---- training and checkpoints -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tcd.model.ctcd import masked_softmax
+from tcd.model.attention import masked_softmax
 
 
 def text_condition_scales(queries: Tensor, tokens: Tensor, mask: Tensor, tau: float) -> Tensor:
@@ -18,9 +18,11 @@ def text_condition_scales(queries: Tensor, tokens: Tensor, mask: Tensor, tau: fl
     multiplies (an inverse temperature, like CLIP's logit scale). Cosines lie in [-1, 1], so dividing by
     τ = 5 would give nearly uniform weights, i.e. mean pooling, whatever the query; multiplying makes τ = 5
     a real but soft selection, τ = 0.1 ≈ mean pooling and τ = 10 close to picking the best frame.
-    The conditioned sequence is f'_i = s_i f_i with s_i = n_valid · w_i, so its masked mean is the X-Pool-style
-    weighted pooling Σ_i w_i f_i and a uniform weighting leaves tokens unchanged. Masked tokens get s = 0;
-    a video whose tokens are all masked (no text at all) gets s = 0 everywhere.
+    The scales are s_i = n_valid · w_i (a uniform weighting gives s = 1). The model never multiplies a token
+    by s_i: a LayerNorm in front of an attention would remove that factor again. s acts as pooling weights
+    (masked mean of s_i f_i = Σ_i w_i f_i, `attention.weighted_mean`, X-Pool-style weighted pooling) and as
+    the additive key bias log s_i in co-attention and CTCD (`attention.scale_bias`: weights ∝ s_i exp(l_i)).
+    Masked tokens get s = 0; a video whose tokens are all masked (no text at all) gets s = 0 everywhere.
     """
     cos = torch.einsum("qd,vnd->qvn", F.normalize(queries, dim=-1), F.normalize(tokens, dim=-1))
     weights = masked_softmax(tau * cos, mask[None])

@@ -1,8 +1,9 @@
-"""Attention parts: masked attention, video-OCR co-attention, and CTCD (context-guided temporal clue distilling).
+"""TCD's query-dependent parts: video-OCR co-attention and CTCD (context-guided temporal clue distilling).
 
-Shapes: features are [..., L, D] with any leading dims (videos, or query x video pairs); masks are bool
-[..., L] and broadcast against the features' leading dims. A row whose keys are all masked (a video with
-no text at all) attends to nothing: its attention weights are all zero, never NaN.
+Shapes as in attention.py. Text-condition enters every part the same way (see condition.py): tokens stay
+as encoded, and the scales s (frames) and r (OCR windows) act as key biases log s in the attentions and as
+weights of the pooling. Scaling the tokens instead (s_i f_i) would be undone by the LayerNorms in front of
+the attentions, which left the hybrid clue nearly query-independent.
 """
 from __future__ import annotations
 
@@ -11,53 +12,21 @@ import math
 import torch
 from torch import Tensor, nn
 
-
-def masked_softmax(logits: Tensor, mask: Tensor) -> Tensor:
-    """softmax over the last dim restricted to `mask`; rows without any valid entry give all-zero weights."""
-    mask = mask.expand_as(logits)
-    has_any = mask.any(-1, keepdim=True)
-    # fill masked entries with -inf, but fully-masked rows with 0 so softmax stays finite; then zero them
-    logits = logits.masked_fill(~mask & has_any, float("-inf")).masked_fill(~has_any, 0.0)
-    return torch.softmax(logits, dim=-1) * mask
-
-
-def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
-    """Mean of x [..., L, D] over valid positions of mask [..., L]; zero vector where nothing is valid."""
-    m = mask.to(x.dtype).expand(x.shape[:-1])
-    return (x * m[..., None]).sum(-2) / m.sum(-1, keepdim=True).clamp(min=1.0)
-
-
-class Attention(nn.Module):
-    """Plain multi-head attention: queries from x [..., L, D], keys/values from context [..., M, D]."""
-
-    def __init__(self, dim: int, heads: int, dropout: float = 0.0):
-        super().__init__()
-        self.heads = heads
-        self.q, self.k, self.v, self.out = (nn.Linear(dim, dim) for _ in range(4))
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, x: Tensor, context: Tensor, context_mask: Tensor) -> Tensor:
-        lead = torch.broadcast_shapes(x.shape[:-2], context.shape[:-2], context_mask.shape[:-1])
-        x, context = x.expand(*lead, *x.shape[-2:]), context.expand(*lead, *context.shape[-2:])
-        b, (lq, d), lk, h = math.prod(lead), x.shape[-2:], context.shape[-2], self.heads
-        q = self.q(x).reshape(b, lq, h, d // h).transpose(1, 2)
-        k = self.k(context).reshape(b, lk, h, d // h).transpose(1, 2)
-        v = self.v(context).reshape(b, lk, h, d // h).transpose(1, 2)
-        mask = context_mask.expand(*lead, lk).reshape(b, 1, 1, lk)
-        weights = masked_softmax(q @ k.transpose(-1, -2) / math.sqrt(d // h), mask)
-        out = (self.dropout(weights) @ v).transpose(1, 2).reshape(*lead, lq, d)
-        return self.out(out)
+# masked_softmax / masked_mean are re-exported for callers that still import them from here (tcd.viz, notebooks)
+from tcd.model.attention import Attention, masked_mean, masked_softmax, scale_bias, weighted_mean  # noqa: F401
 
 
 class VideoOcrCoAttention(nn.Module):
-    """Video-OCR co-attention on text-conditioned tokens: Ṽ = F' + Attn(F' -> O'), Õ = O' + Attn(O' -> F').
+    """Video-OCR co-attention under the text-condition: Ṽ = F + Attn(F -> O | log r), Õ = O + Attn(O -> F | log s).
 
-    The text-condition scales token i of a (query, video) pair by a positive weight s_i (condition.py),
-    F'_i = s_i F_i. Projections are bias-free and applied to LN(F_i), so q_i = s_i W_q LN(F_i) etc.: every
-    projection, and even the logits ⟨W_q LN(F_i), W_k LN(O_j)⟩, is query-independent and computed once per
-    video by `prepare`; a pair only rescales logits by s_i r_j and mixes precomputed values. This is exact
-    (not an approximation) and makes all-pairs scoring O(N^2 D) per pair instead of O(N D^2).
-    The output projection starts at zero, so at initialisation Ṽ = F', Õ = O' (the module adds a residual).
+    Each frame attends to the OCR windows with weights ∝ r_j exp(l_ij), the attention re-weighted by the
+    windows' text-condition scales r (an additive key bias log r_j, condition.py), and each window to the
+    frames with the frames' scales s. Projections are bias-free and applied to LN(F), LN(O), so the logits
+    l_ij = ⟨W_q LN(F_i), W_k LN(O_j)⟩/√d_h and the output-projected values are query-independent and computed
+    once per video by `prepare`; a pair only adds its bias, takes the softmax and mixes precomputed values.
+    This is exact (not an approximation) and makes all-pairs scoring O(H N^2 D) per pair instead of O(N D^2).
+    The tokens are not rescaled (the pooling and CTCD weight them by s, r), so no normalisation can undo the
+    condition. The output projection starts at zero, so at initialisation Ṽ = F, Õ = O.
     """
 
     def __init__(self, dim: int, heads: int):
@@ -88,16 +57,20 @@ class VideoOcrCoAttention(nn.Module):
         logits_ov, values_v = self._direction(1, fo, fv)
         return dict(co_logits_vo=logits_vo, co_values_o=values_o, co_logits_ov=logits_ov, co_values_v=values_v)
 
+    @staticmethod
+    def weights(logits: Tensor, scales: Tensor, mask: Tensor) -> Tensor:
+        """Attention weights [Q, V, H, Lx, Ly] from precomputed logits [V, H, Lx, Ly] and the keys' scales
+        [Q, V, Ly] and mask [V, Ly]: softmax_j(l_ij + log s_j) over valid keys."""
+        bias = scale_bias(scales, mask)[:, :, None, None, :]
+        return masked_softmax(logits + bias, mask[None, :, None, None, :])
+
     def forward(self, prep: dict[str, Tensor], frames: Tensor, ocr: Tensor, s: Tensor, r: Tensor,
                 frame_mask: Tensor, ocr_mask: Tensor) -> tuple[Tensor, Tensor]:
         """s, r [Q, V, N] token scales (Q may be 1); frames, ocr [V, N, D] -> Ṽ, Õ [Q, V, N, D]."""
-        def attend(logits, values, sx, sy, mask_y):
-            logits = logits * sx[:, :, None, :, None] * sy[:, :, None, None, :]       # [Q, V, H, Lx, Ly]
-            weights = masked_softmax(logits, mask_y[None, :, None, None, :]) * sy[:, :, None, None, :]
-            return torch.einsum("qvhxy,vhyd->qvxd", weights, values)
-
-        video = s[..., None] * frames + attend(prep["co_logits_vo"], prep["co_values_o"], s, r, ocr_mask)
-        text = r[..., None] * ocr + attend(prep["co_logits_ov"], prep["co_values_v"], r, s, frame_mask)
+        to_ocr = self.weights(prep["co_logits_vo"], r, ocr_mask)
+        to_video = self.weights(prep["co_logits_ov"], s, frame_mask)
+        video = frames + torch.einsum("qvhxy,vhyd->qvxd", to_ocr, prep["co_values_o"])
+        text = ocr + torch.einsum("qvhxy,vhyd->qvxd", to_video, prep["co_values_v"])
         return video, text
 
 
@@ -108,7 +81,9 @@ class ClueAttention(nn.Module):
     other modality's tokens. Rows of a cross-attention do not interact, so the clue's output row does not
     depend on the other query rows; only that row is used, so only it is computed. With one query the keys
     need not be projected: ⟨W_q c, W_k x_j⟩ = ⟨W_kᵀ W_q c, x_j⟩, and the values are pooled before W_v
-    (both exact), which keeps the per-pair cost at O(H N D + D^2).
+    (both exact), which keeps the per-pair cost at O(H N D + D^2). The text-condition enters as the key bias
+    (log s_j, `scale_bias`); x itself may then stay query-independent ([V, L, D] against a bias [Q, V, L]),
+    and its LayerNorm is computed once per video.
     """
 
     def __init__(self, dim: int, heads: int, dropout: float = 0.0):
@@ -119,13 +94,16 @@ class ClueAttention(nn.Module):
         self.k = nn.Linear(dim, dim, bias=False)   # a key bias adds a constant per head to all logits: it cancels
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, clue: Tensor, x: Tensor, mask: Tensor) -> Tensor:
-        """clue [D] (one learnable token), x [..., L, D], mask [..., L] -> [..., D]."""
+    def forward(self, clue: Tensor, x: Tensor, mask: Tensor, bias: Tensor | None = None) -> Tensor:
+        """clue [D] (one learnable token), x [..., L, D], mask [..., L], bias [..., L] -> [..., D]."""
         h, d = self.heads, clue.shape[-1]
         q = self.q(self.norm_query(clue)).view(h, d // h)
         u = torch.einsum("hk,hkd->hd", q, self.k.weight.view(h, d // h, d)) / math.sqrt(d // h)   # [H, D]
         x = self.norm_kv(x)
-        weights = self.dropout(masked_softmax((x @ u.T).transpose(-1, -2), mask[..., None, :]))  # [..., H, L]
+        logits = (x @ u.T).transpose(-1, -2)                                                      # [..., H, L]
+        if bias is not None:
+            logits = logits + bias[..., None, :]
+        weights = self.dropout(masked_softmax(logits, mask[..., None, :]))                         # [..., H, L]
         pooled = weights @ x                                                                      # [..., H, D]
         values = torch.einsum("...hd,hkd->...hk", pooled, self.v.weight.view(h, d // h, d))
         values = values + weights.sum(-1, keepdim=True) * self.v.bias.view(h, d // h)
@@ -135,7 +113,10 @@ class ClueAttention(nn.Module):
 class ClueDistilling(nn.Module):
     """CTCD (Algorithm 1): learnable video and OCR clues C_V, C_O with type embeddings; the video clue travels
     with the video tokens and attends to the OCR tokens, the OCR clue the other way round (the figure's
-    reading); one shared cross-attention, the type embeddings tell the modalities apart. Hybrid clue = mean."""
+    reading); one shared cross-attention, the type embeddings tell the modalities apart. Hybrid clue = mean
+    of the clues that read something: a video without text has only the OCR clue (a learned, text-conditioned
+    reading of its frames), so the hybrid exists for every video; the video clue, which would read nothing
+    and return a constant, is left out."""
 
     def __init__(self, dim: int, heads: int, dropout: float = 0.0):
         super().__init__()
@@ -144,26 +125,41 @@ class ClueDistilling(nn.Module):
         self.type_embedding = nn.Parameter(torch.randn(2, dim) * 0.02)    # [0] video, [1] OCR
         self.cross_attention = ClueAttention(dim, heads, dropout)
 
-    def forward(self, video: Tensor, ocr: Tensor, frame_mask: Tensor, ocr_mask: Tensor) -> Tensor:
-        """video, ocr [..., N, D] (Ṽ, Õ) -> hybrid clue [..., D]."""
+    @staticmethod
+    def has_hybrid(frame_mask: Tensor, ocr_mask: Tensor) -> Tensor:
+        """Whether a video [...] has a hybrid clue: some clue had keys to read."""
+        return frame_mask.any(-1) | ocr_mask.any(-1)
+
+    def forward(self, video: Tensor, ocr: Tensor, s: Tensor, r: Tensor, frame_mask: Tensor,
+                ocr_mask: Tensor) -> Tensor:
+        """video, ocr [..., N, D] (Ṽ, Õ), s, r [..., N] their text-condition scales -> hybrid clue [..., D]."""
         e_video, e_ocr = self.type_embedding
-        video_clue = self.cross_attention(self.video_clue + e_video, ocr + e_ocr, ocr_mask)
-        ocr_clue = self.cross_attention(self.ocr_clue + e_ocr, video + e_video, frame_mask)
-        return (video_clue + ocr_clue) / 2
+        video_clue = self.cross_attention(self.video_clue + e_video, ocr + e_ocr, ocr_mask, scale_bias(r, ocr_mask))
+        ocr_clue = self.cross_attention(self.ocr_clue + e_ocr, video + e_video, frame_mask,
+                                        scale_bias(s, frame_mask))
+        read_o, read_v = (m.any(-1, keepdim=True).to(video_clue.dtype) for m in (ocr_mask, frame_mask))
+        return (read_o * video_clue + read_v * ocr_clue) / (read_o + read_v).clamp(min=1.0)
 
 
 class PlainCrossAttention(nn.Module):
     """Table A4's "no modules" row: CTCD replaced by plain cross-attention (no clues, no type embeddings).
-    Each modality's tokens attend to the other's; hybrid = mean of the two mean-pooled outputs."""
+    Each modality's tokens attend to the other's (keys biased by their text-condition scales); hybrid = mean
+    of the two outputs pooled with the queries' scales. Both directions need OCR tokens, so a video without
+    text has no hybrid (zero vector, left out of S)."""
 
     def __init__(self, dim: int, heads: int, dropout: float = 0.0):
         super().__init__()
         self.norm = nn.LayerNorm(dim)
         self.cross_attention = Attention(dim, heads, dropout)
 
-    def forward(self, video: Tensor, ocr: Tensor, frame_mask: Tensor, ocr_mask: Tensor) -> Tensor:
-        v, o = self.norm(video), self.norm(ocr)
-        from_video = masked_mean(self.cross_attention(v, o, ocr_mask), frame_mask)
-        from_ocr = masked_mean(self.cross_attention(o, v, frame_mask), ocr_mask)
-        return (from_video + from_ocr) / 2
+    @staticmethod
+    def has_hybrid(frame_mask: Tensor, ocr_mask: Tensor) -> Tensor:
+        return frame_mask.any(-1) & ocr_mask.any(-1)
 
+    def forward(self, video: Tensor, ocr: Tensor, s: Tensor, r: Tensor, frame_mask: Tensor,
+                ocr_mask: Tensor) -> Tensor:
+        v, o = self.norm(video), self.norm(ocr)
+        from_video = weighted_mean(self.cross_attention(v, o, ocr_mask, scale_bias(r, ocr_mask)), s, frame_mask)
+        from_ocr = weighted_mean(self.cross_attention(o, v, frame_mask, scale_bias(s, frame_mask)), r, ocr_mask)
+        both = self.has_hybrid(frame_mask, ocr_mask)[..., None].to(from_video.dtype)
+        return both * (from_video + from_ocr) / 2

@@ -16,7 +16,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, CLIPConfig, CLIPM
     CLIPVisionModel
 
 from tcd.model.config import ModelConfig
-from tcd.model.ctcd import Attention
+from tcd.model.attention import Attention
 
 log = logging.getLogger(__name__)
 

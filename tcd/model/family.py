@@ -3,16 +3,21 @@
     queries ──text encoder──────────────────────────────────────────────┐ t [Q, D]
     frames ──vision encoder── F [V, N, D] ─┬─ text-condition (τ) ─┐      │
     OCR captions ──text encoder── O [V, N, D] ─┴─ text-condition (τ) ─┴─ co-attention ── Ṽ, Õ ── CTCD ── hybrid
-    S_TV = cos(t, mean Ṽ), S_TO = cos(t, mean Õ), S_TH = cos(t, hybrid);  S = mean(S_TV, S_TO, S_TH)
+    S_TV = cos(t, Σ w_i Ṽ_i), S_TO = cos(t, Σ w_j Õ_j), S_TH = cos(t, hybrid);  S = mean(S_TV, S_TO, S_TH)
 
 Everything that depends on the video alone is computed once by `encode_videos` (a VideoState); `score`
 does only the query-dependent rest. Baselines: `clip4clip` (meanP), `clip4clip_seqtransf`, `xpool`,
 `starvr` (per-word OCR tokens fused behind a query token), and the window-OCR versions `clip4clip_wocr`,
 `xpool_wocr` (S = mean(S_TV, S_TO)). Conventions:
-  * a video without any text (all OCR windows masked) has a zero OCR vector, so S_TO = 0 (cosine with the
-    zero vector is defined as 0) and it still averages into S; TCD's hybrid clue stays defined (the OCR clue
-    attends to the video tokens, the video clue to nothing: zero attention, no NaN);
-  * padded frames and empty windows are masked everywhere (pooling, attention, HSC).
+  * S is the mean over the parts a video has. A video without any text (all OCR windows masked; 30 % of
+    MSR-VTT) has no S_TO: the wocr baselines score it S = S_TV, TCD S = mean(S_TV, S_TH). TCD's hybrid exists
+    without text: the OCR clue still reads the (text-conditioned) frames, and the video clue, which would
+    read nothing, is left out (ctcd.ClueDistilling). The "no modules" ablation (ctcd: false) has no hybrid
+    without text (both its directions need OCR tokens): S = S_TV. A missing part scores 0 in `parts`;
+  * the text-condition weights tokens (pooling weights w, attention key bias log s), never rescales them
+    (condition.py, ctcd.py);
+  * padded frames and empty windows are masked everywhere (pooling, attention, HSC); HSC accepts a cycle
+    that comes back anywhere in the run of identical consecutive captions (`ocr_run`, hsc.py).
 """
 from __future__ import annotations
 
@@ -26,14 +31,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tcd.losses import infonce
+from tcd.model.attention import masked_mean, weighted_mean
 from tcd.model.condition import XPool, text_condition_scales
 from tcd.model.config import ModelConfig
-from tcd.model.ctcd import ClueDistilling, PlainCrossAttention, VideoOcrCoAttention, masked_mean
+from tcd.model.ctcd import ClueDistilling, PlainCrossAttention, VideoOcrCoAttention
 from tcd.model.encoders import CLIP_MEAN, CLIP_STD, InstanceFusion, TemporalTransformer, TextEncoder, \
     build_encoders
-from tcd.model.hsc import hsc_loss
+from tcd.model.hsc import caption_runs, hsc_loss
 
-CHECKPOINT_FORMAT = "tcd-model/1"
+# 2: text-condition as weights / key bias (not token scaling), S averaged over the parts a video has
+CHECKPOINT_FORMAT = "tcd-model/2"
 
 
 @dataclass
@@ -64,8 +71,8 @@ class VideoState:
 
 @dataclass
 class ScoreOutput:
-    """sim [Q, V] = mean of parts; parts: 'video', 'ocr', 'hybrid' (S_TV, S_TO, S_TH) where they exist,
-    'fused' for StarVR."""
+    """sim [Q, V] = mean of the parts each video has; parts [Q, V]: 'video', 'ocr', 'hybrid' (S_TV, S_TO,
+    S_TH) where the variant has them, 'fused' for StarVR; a video's missing part (no text) scores 0 there."""
 
     sim: Tensor
     parts: dict[str, Tensor]
@@ -160,8 +167,9 @@ class RetrievalModel(nn.Module):
     def encode_videos(self, batch: dict) -> VideoState:
         """Query-independent video state. batch: frames float [V, N, 3, S, S] (see preprocess_frames),
         optional frame_mask bool [V, N]; window OCR: ocr_captions (V lists of N strings), ocr_mask [V, N]
-        (default: caption non-empty); StarVR: instance_words (V lists of <= K words), instance_geometry
-        [V, K, 12], instance_mask [V, K] (default: word present and non-empty)."""
+        (default: caption non-empty), which also give ocr_run [V, N] (caption runs, see hsc.py); StarVR:
+        instance_words (V lists of <= K words), instance_geometry [V, K, 12], instance_mask [V, K] (default:
+        word present and non-empty)."""
         frames = batch["frames"].to(self.device)
         v, n = frames.shape[:2]
         if n > self.cfg.num_frames:
@@ -180,7 +188,7 @@ class RetrievalModel(nn.Module):
             ocr = self.encode_text([c for row in captions for c in row], "ocr").view(v, n, -1)
             default = [[bool(c) for c in row] for row in captions]
             ocr_mask = _mask(batch.get("ocr_mask", default), (v, n), self.device)
-            state.update(ocr=ocr, ocr_mask=ocr_mask)
+            state.update(ocr=ocr, ocr_mask=ocr_mask, ocr_run=caption_runs(captions, ocr_mask))
             if self.video_kind == "mean":
                 state["vec_ocr"] = masked_mean(ocr, ocr_mask)
         if self.ocr_kind == "instances":
@@ -214,15 +222,16 @@ class RetrievalModel(nn.Module):
     # ---- TCD's query-dependent head ----------------------------------------------------------------------
     def _tcd_vectors(self, state: dict | VideoState, prep: dict, s: Tensor, r: Tensor) -> dict[str, Tensor]:
         """s, r [Q, V, N] text-condition scales of frames and windows (Q = 1 and s = mask without
-        text-condition) -> video / ocr / hybrid vectors [Q, V, D]."""
+        text-condition) -> video / ocr / hybrid vectors [Q, V, D]. Tokens are weighted, never rescaled
+        (condition.py); without co-attention they stay [V, N, D], computed once per video."""
         frames, ocr = state["frames"], state["ocr"]
         frame_mask, ocr_mask = state["frame_mask"], state["ocr_mask"]
         if self.switches["co_attention"]:
             video, text = self.co_attention(prep, frames, ocr, s, r, frame_mask, ocr_mask)
         else:
-            video, text = s[..., None] * frames, r[..., None] * ocr
-        return dict(video=masked_mean(video, frame_mask), ocr=masked_mean(text, ocr_mask),
-                    hybrid=self.clue(video, text, frame_mask, ocr_mask))
+            video, text = frames, ocr
+        return dict(video=weighted_mean(video, s, frame_mask), ocr=weighted_mean(text, r, ocr_mask),
+                    hybrid=self.clue(video, text, s, r, frame_mask, ocr_mask))
 
     # ---- scoring -----------------------------------------------------------------------------------------
     def score(self, queries: Tensor, videos: VideoState) -> ScoreOutput:
@@ -244,7 +253,22 @@ class RetrievalModel(nn.Module):
         if self.ocr_kind == "instances":   # StarVR scores its fused video+OCR vector only
             vectors = {"fused": vectors["fused"]}
         parts = {name: cosine(t, vec) for name, vec in vectors.items()}
-        return ScoreOutput(torch.stack(list(parts.values())).mean(0), parts)
+        return ScoreOutput(*self._mean_of_present(parts, videos))
+
+    def _mean_of_present(self, parts: dict[str, Tensor], videos: VideoState) -> tuple[Tensor, dict[str, Tensor]]:
+        """S = mean over the parts each video has (module docstring); missing parts are set to 0."""
+        present = {}
+        if "ocr" in parts:
+            present["ocr"] = videos["ocr_mask"].any(-1)
+        if "hybrid" in parts:
+            present["hybrid"] = self.clue.has_hybrid(videos["frame_mask"], videos["ocr_mask"])
+        sim = torch.zeros_like(next(iter(parts.values())))
+        count = torch.zeros_like(sim)
+        for name in list(parts):
+            has = present[name].to(sim.dtype) if name in present else torch.ones_like(sim[0])
+            parts[name] = parts[name] * has
+            sim, count = sim + parts[name], count + has
+        return sim / count, parts
 
     def training_loss(self, batch: dict) -> tuple[Tensor, dict[str, float]]:
         """Symmetric InfoNCE over the in-batch B x B scores (+ λ·L_hsc for TCD with hsc on)."""
@@ -255,7 +279,7 @@ class RetrievalModel(nn.Module):
         loss, hsc = nce, torch.zeros((), device=self.device)
         if self.video_kind == "tcd" and self.switches["hsc"]:
             hsc = hsc_loss(videos["frames"], videos["ocr"], videos["frame_mask"], videos["ocr_mask"],
-                           self.cfg.hsc_temperature)
+                           self.cfg.hsc_temperature, runs=videos["ocr_run"])
             loss = loss + self.cfg.hsc_lambda * hsc
         logs = dict(loss=loss.item(), infonce=nce.item(), hsc=hsc.item(), logit_scale=self.logit_scale.item())
         return loss, logs

@@ -1,0 +1,76 @@
+"""Shared attention blocks: masked softmax / mean, text-condition weighting, plain multi-head attention.
+
+They serve every head of the family (condition.py, hsc.py, ctcd.py, the baselines in encoders.py), so they
+live apart from any one of them. Shapes: features are [..., L, D] with any leading dims (videos, or
+query x video pairs); masks are bool [..., L] and broadcast against the features' leading dims. A row whose
+keys are all masked (a video with no text at all) attends to nothing: its weights are all zero, never NaN.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+
+def masked_softmax(logits: Tensor, mask: Tensor) -> Tensor:
+    """softmax over the last dim restricted to `mask`; rows without any valid entry give all-zero weights."""
+    mask = mask.expand_as(logits)
+    has_any = mask.any(-1, keepdim=True)
+    # fill masked entries with -inf, but fully-masked rows with 0 so softmax stays finite; then zero them
+    logits = logits.masked_fill(~mask & has_any, float("-inf")).masked_fill(~has_any, 0.0)
+    return torch.softmax(logits, dim=-1) * mask
+
+
+def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
+    """Mean of x [..., L, D] over valid positions of mask [..., L]; zero vector where nothing is valid."""
+    m = mask.to(x.dtype).expand(x.shape[:-1])
+    return (x * m[..., None]).sum(-2) / m.sum(-1, keepdim=True).clamp(min=1.0)
+
+
+def weighted_mean(x: Tensor, scales: Tensor, mask: Tensor) -> Tensor:
+    """masked_mean of s_i x_i: with text-condition scales s = n_valid · w it is the weighted pooling Σ w_i x_i.
+
+    x [..., L, D] (e.g. [V, L, D], query-independent), scales [..., L] (e.g. [Q, V, L]), mask [..., L]. Written
+    as a batched matmul so that the per-pair product s_i x_i [Q, V, L, D] is never materialised.
+    """
+    s = (scales * mask.to(scales.dtype))[..., None, :]
+    return (s @ x)[..., 0, :] / mask.sum(-1, keepdim=True).to(x.dtype).clamp(min=1.0)
+
+
+def scale_bias(scales: Tensor, mask: Tensor) -> Tensor:
+    """Additive attention-logit bias log s_j on valid keys (0 on masked ones, which the mask removes anyway).
+
+    softmax_j(l_j + log s_j) ∝ s_j exp(l_j): the attention re-weighted by the text-condition. Unlike scaling
+    the tokens (s_j x_j), no LayerNorm of the keys can undo it. s = 1 (no condition) gives a zero bias; s is
+    clamped at the smallest normal float so that masked zeros give finite logs (and zero gradients).
+    """
+    log_s = scales.clamp(min=torch.finfo(scales.dtype).tiny).log()
+    return torch.where(mask, log_s, torch.zeros((), dtype=scales.dtype, device=scales.device))
+
+
+class Attention(nn.Module):
+    """Plain multi-head attention: queries from x [..., L, D], keys/values from context [..., M, D];
+    optional additive key bias [..., M] (e.g. `scale_bias`)."""
+
+    def __init__(self, dim: int, heads: int, dropout: float = 0.0):
+        super().__init__()
+        self.heads = heads
+        self.q, self.k, self.v, self.out = (nn.Linear(dim, dim) for _ in range(4))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, context: Tensor, context_mask: Tensor, bias: Tensor | None = None) -> Tensor:
+        leads = [x.shape[:-2], context.shape[:-2], context_mask.shape[:-1]]
+        lead = torch.broadcast_shapes(*leads, *([] if bias is None else [bias.shape[:-1]]))
+        x, context = x.expand(*lead, *x.shape[-2:]), context.expand(*lead, *context.shape[-2:])
+        b, (lq, d), lk, h = math.prod(lead), x.shape[-2:], context.shape[-2], self.heads
+        q = self.q(x).reshape(b, lq, h, d // h).transpose(1, 2)
+        k = self.k(context).reshape(b, lk, h, d // h).transpose(1, 2)
+        v = self.v(context).reshape(b, lk, h, d // h).transpose(1, 2)
+        mask = context_mask.expand(*lead, lk).reshape(b, 1, 1, lk)
+        logits = q @ k.transpose(-1, -2) / math.sqrt(d // h)
+        if bias is not None:
+            logits = logits + bias.expand(*lead, lk).reshape(b, 1, 1, lk)
+        weights = masked_softmax(logits, mask)
+        out = (self.dropout(weights) @ v).transpose(1, 2).reshape(*lead, lq, d)
+        return self.out(out)
