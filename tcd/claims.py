@@ -8,6 +8,10 @@ training.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,7 +30,7 @@ def main_comparison(metrics: dict[str, dict]) -> pd.DataFrame:
         for d in DIRECTIONS:
             for k in METRIC_KEYS:
                 row[f"{d}_{k}"] = m[d][k]
-                row[f"{d}_{k}_sd"] = m["std"][d][k]
+                row[f"{d}_{k}_sd"] = np.nan if m["std"][d][k] is None else m["std"][d][k]  # null: one seed
         for i, k in enumerate(METRIC_KEYS):
             row[f"paper_v2t_{k}"] = paper.V2T_TEXTVR.get(variant, (np.nan,) * 5)[i]
             row[f"paper_t2v_{k}"] = paper.T2V_TEXTVR.get(variant, {}).get(k, np.nan)
@@ -39,7 +43,7 @@ class Claim:
     claim: str
     paper: str
     ours: str
-    verdict: str  # agrees | differs | inconclusive | not testable here
+    verdict: str  # agrees | differs | inconclusive | not testable here | not comparable | not measured
     why: str
 
 
@@ -55,18 +59,39 @@ def _pm(mean: float, sd: float) -> str:
     return f"{mean:.1f} ± {sd:.1f}" if sd else f"{mean:.1f}"
 
 
+def best_row_verdict(values: dict[str, float], target: str, margin: Callable[[str], float], noise: str) -> tuple[str, str]:
+    """Is `target` the best row? 'agrees' when it alone is best and leads the runner-up beyond `margin(runner-up)`;
+    'differs' when a best row leads it beyond `margin(that row)`; else 'inconclusive' (a tie for best, or a gap
+    within the noise). Returns (verdict, why), the why naming the rows, the gap and the margin; rows with equal
+    values are reported as a tie."""
+    top = max(values.values())
+    best = [row for row, value in values.items() if math.isclose(value, top, rel_tol=0.0, abs_tol=1e-9)]
+    if target in best:
+        if len(best) > 1:
+            return "inconclusive", f"{target} ties for best with {', '.join(r for r in best if r != target)} at {top:.1f}"
+        second = max((row for row in values if row != target), key=values.get)
+        lead, m = top - values[second], margin(second)
+        where = "beyond" if lead > m else "within"
+        return ("agrees" if lead > m else "inconclusive",
+                f"{target} is the best row, {lead:.1f} ahead of the runner-up {second}: {where} the noise margin {m:.1f}, from {noise}")
+    gap, m = top - values[target], min(margin(row) for row in best)
+    leaders = f"best row {best[0]}" if len(best) == 1 else f"best rows {', '.join(best)} (tied at {top:.1f})"
+    where = "beyond" if gap > m else "within"
+    return ("differs" if gap > m else "inconclusive",
+            f"{leaders} {'leads' if len(best) == 1 else 'lead'} {target} by {gap:.1f}: {where} the noise margin {m:.1f}, from {noise}")
+
+
 def claims_table(main: pd.DataFrame, ablations: dict[str, pd.DataFrame], complexity: pd.DataFrame | None) -> pd.DataFrame:
     """Each claim of the paper -> what it measured -> what we measured -> verdict, with the reason.
 
     ``main``: :func:`main_comparison`; ``ablations``: name -> :func:`mean_sd` table (column ``row``);
-    ``complexity``: one row per variant with ``gflops`` (optionally ``gflops_clip_b32``, and the GPU step times of
-    ``tcd bench train``: ``gpu_step_seconds_clip_b32``, ``gpu_step_seconds_clip_b32_finetune_text``, ``gpu_device``).
+    ``complexity``: :func:`complexity_report` (the cost claims: :func:`cost_claims`).
     Noise: a difference counts only beyond 2 standard errors of a difference, 2·√(sd_a² + sd_b²), using
     the seeds' sd of each side; ablation rows use their own seed sd when the grid ran several seeds and
     borrow the sd of TCD's main-comparison seeds when it ran one.
     Missing inputs make a claim 'not testable here' rather than a guess.
     """
-    by_variant = main.set_index("variant")
+    by_variant = main.set_index("variant").fillna({c: 0.0 for c in main.columns if c.endswith("_sd")})  # one seed: no margin
     tcd_sd = float(by_variant.loc["tcd", "t2v_R@1_sd"]) if "tcd" in by_variant.index else 0.0
 
     def stat(variant: str, metric: str = "t2v_R@1") -> tuple[float, float] | None:
@@ -146,16 +171,16 @@ def claims_table(main: pd.DataFrame, ablations: dict[str, pd.DataFrame], complex
                                   f"paper on MSR-VTT, ours on SynthTextVR; noise margin {margin:.1f} from {noise(own)}"))
 
     def best_row_claim(table: pd.DataFrame, target: tuple[str, ...], claim: str, paper_text: str, note: str = "") -> Claim:
-        """Claim 'row `target` is the best row': agrees if it is, inconclusive if the best beats it within the noise."""
+        """Claim 'row `target` is the best row of `table`', judged by `best_row_verdict`."""
         r1, own = row_stats(table)
-        best = max(r1, key=lambda row: r1[row][0])
         row = next((row for row in r1 if row in target), None)
-        if row is None:
-            return Claim(claim, paper_text, "—", "not testable here", f"the grid has no row {target[0]}")
-        d, margin = diff(r1[best], r1[row])
-        return Claim(claim, paper_text, "T2V R@1 " + ", ".join(f"{k} {shown(v, own)}" for k, v in r1.items()),
-                     "agrees" if best == row else ("inconclusive" if d <= margin else "differs"),
-                     f"best row {best}; a gap within the noise margin {margin:.1f}, from {noise(own)}, counts as inconclusive{note}")
+        if row is None or len(r1) < 2:
+            why = f"the grid has no row {target[0]}" if row is None else f"the grid has only the row {row}"
+            return Claim(claim, paper_text, "—", "not testable here", why)
+        ours = "T2V R@1 " + ", ".join(f"{k} {shown(v, own)}" for k, v in r1.items())
+        verdict_, why = best_row_verdict({k: v[0] for k, v in r1.items()}, row,
+                                         lambda other: diff(r1[row], r1[other])[1], noise(own))
+        return Claim(claim, paper_text, ours, verdict_, why + note)
 
     if (window := ablations.get("window")) is not None:
         rows.append(best_row_claim(window, ("xi=1.0", "xi=1"), "ξ = 1.0 (whole windows) is best",
@@ -165,31 +190,140 @@ def claims_table(main: pd.DataFrame, ablations: dict[str, pd.DataFrame], complex
                                    "T2V R@1 46.6 at τ = 1, 31–37 elsewhere (Table A5)",
                                    " (TextVR's τ = 1 row is an outlier even in the paper: its R@5/R@10 do not stand out)"))
 
-    if complexity is not None and {"starvr", "tcd"} <= set(complexity.variant):
-        c = complexity.set_index("variant")
-        column = "gflops_clip_b32" if "gflops_clip_b32" in c.columns and c["gflops_clip_b32"].notna().all() else "gflops"
-        ratio = c.loc["starvr", column] / c.loc["tcd", column]
-        rows.append(Claim("TCD needs about 6× fewer FLOPs than StarVR", "395.2 G vs 61.8 G at batch 16: 6.4× (Table A1)",
-                          f"StarVR / TCD = {ratio:.2f}× ({column}, batch 16)",
-                          "agrees" if ratio >= 3 else "differs",
-                          "here both share the same vision and text encoders, so StarVR's 200 words cost only short "
-                          "text-tower passes; the paper's StarVR runs a ViT-B/16 video encoder and a DistilBERT per word"))
-        if "gpu_step_seconds_clip_b32" in c and c.loc[["starvr", "tcd"], "gpu_step_seconds_clip_b32"].notna().all():
-            step = c["gpu_step_seconds_clip_b32"]
-            tuned = c.get("gpu_step_seconds_clip_b32_finetune_text")
-            tuned_text = (f"; {tuned['starvr'] / tuned['tcd']:.2f}× with the text tower fine-tuned"
-                          if tuned is not None and tuned[["starvr", "tcd"]].notna().all() else "")
-            ratio = step["starvr"] / step["tcd"]
-            rows.append(Claim(
-                "TCD trains far cheaper than StarVR",
-                "StarVR 4×3090 × 76.3 h = 305 GPU-hours (bs 16) vs TCD 1×3090 × 8.5 h (bs 42): 36× (Table A1)",
-                f"StarVR / TCD seconds per training step = {ratio:.2f}× (clip-b32, batch 16, {c.loc['tcd', 'gpu_device']}"
-                f"{tuned_text})",
-                "agrees" if ratio >= 3 else "differs",
-                "measured per step with `tcd bench train` on one GPU, so the paper's unprinted epoch counts and its GPU "
-                "counts drop out; our StarVR shares TCD's ViT-B/32 and text tower, so its extra cost is only the 200 short "
-                "word passes and the fusion layer (the paper's StarVR: a ViT-B/16 and a DistilBERT per word)"))
+    if complexity is not None:
+        rows.extend(cost_claims(complexity))
     table = pd.DataFrame([dataclasses.asdict(r) for r in rows])
     if single_seed and len(table):  # no seed spread: every difference counts, so say so
         table["why"] = table["why"] + "; single seed: no noise estimate"
     return table
+
+
+# ---- Table A1: the complexity table and the cost claims ------------------------------------------------------
+
+# The committed paper-scale benchmarks (reports/bench/<name>.json, run by hand, see reports/README.md): their
+# columns as the complexity table names them. The train_step columns are GPU seconds.
+BENCH_COLUMNS = {
+    "complexity_clip-b32": {"gflops": "gflops_clip_b32", "gmacs_per_video": "gmacs_per_video_clip_b32",
+                            "params": "params_clip_b32", "word_tokens": "word_tokens",
+                            "gmacs_per_word_token": "gmacs_per_word_token"},
+    "train_step_clip-b32": {"step_seconds": "gpu_step_seconds_clip_b32", "videos_per_s": "gpu_videos_per_s_clip_b32",
+                            "device": "gpu_device"},
+    "train_step_clip-b32_finetune-text": {"step_seconds": "gpu_step_seconds_clip_b32_finetune_text"},
+}
+# Variants measured by `tcd bench` only, never trained (rows of their own when a benchmark has them), and the
+# paper's row each stands for.
+BENCH_ONLY = {"starvr_paper": "starvr"}
+STUDY_COLUMNS = ["variant", "video_tokens", "ocr_tokens", "params", "trainable_params", "gflops"]
+
+
+def read_bench(bench_dir: str | Path, name: str) -> pd.DataFrame:
+    """reports/bench/<name>.json with its columns renamed (BENCH_COLUMNS; NaN where an older file lacks one), plus
+    its token counts; empty when the file does not exist. train_step rows timed on a CPU are dropped."""
+    columns = BENCH_COLUMNS[name]
+    path = Path(bench_dir) / f"{name}.json"
+    table = pd.DataFrame(json.loads(path.read_text())) if path.exists() else pd.DataFrame(columns=["variant"])
+    if name.startswith("train_step") and "device" in table:
+        table = table[~table.device.astype(str).str.startswith("cpu")]
+    keep = ["variant", *columns.values()] + (["video_tokens", "ocr_tokens"] if name.startswith("complexity") else [])
+    return table.rename(columns=columns).reindex(columns=keep)
+
+
+def complexity_report(flops: list[dict] | pd.DataFrame, bench_dir: str | Path, summaries: pd.DataFrame | None = None,
+                      main: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Table A1 as the report shows it and `claims_table` reads it: one row per variant of the study (`flops`:
+    `tcd.complexity.complexity_table` at the study's preset) plus the bench-only variants a benchmark has
+    (starvr_paper); seconds per epoch (mean of `summaries`, the runs' train_summary.json), R@1 (`main`), the
+    committed paper-scale benchmarks (BENCH_COLUMNS), and the paper's numbers."""
+    study = pd.DataFrame(flops).reindex(columns=STUDY_COLUMNS)
+    bench = {name: read_bench(bench_dir, name) for name in BENCH_COLUMNS}
+    measured = set().union(*(set(b.variant) for b in bench.values()))
+    extra = [v for v in BENCH_ONLY if v in measured and v not in set(study.variant)]
+    table = pd.concat([study, pd.DataFrame({"variant": extra})], ignore_index=True) if extra else study
+    if summaries is not None and len(summaries):
+        table = table.merge(summaries.groupby("variant", as_index=False).seconds_per_epoch.mean(), on="variant", how="left")
+    if main is not None:
+        table = table.merge(main[["variant", "t2v_R@1", "v2t_R@1"]], on="variant", how="left")
+    for name, b in bench.items():
+        tokens = b.set_index("variant")[["video_tokens", "ocr_tokens"]] if name.startswith("complexity") else None
+        table = table.merge(b.drop(columns=["video_tokens", "ocr_tokens"], errors="ignore"), on="variant", how="left")
+        if tokens is not None:   # bench-only rows take their token counts from the benchmark
+            for column in ("video_tokens", "ocr_tokens"):
+                table[column] = table[column].fillna(table.variant.map(tokens[column]))
+    paper_row = table.variant.map(lambda v: BENCH_ONLY.get(v, v))
+    table["paper_gflops_b16"] = paper_row.map(lambda v: paper.COMPLEXITY.get(v, {}).get("gflops_b16"))
+    table["paper_t2v_R@1"] = paper_row.map(lambda v: paper.T2V_TEXTVR.get(v, {}).get("R@1"))
+    return table
+
+
+PAPER_STARVR = "a space-time ViT-B/16 on 4 frames and a DistilBERT run on each OCR word"
+
+
+def _padding_note(get: Callable[[str, str], float], ratio_needed: float | None) -> str:
+    """Why starvr_paper's numbers are a lower bound: its words are the shortest possible (see tcd.complexity)."""
+    tokens, per_token = get("starvr_paper", "word_tokens"), get("starvr_paper", "gmacs_per_word_token")
+    if math.isnan(tokens) or math.isnan(per_token):
+        return "its OCR words are the shortest possible, so this is a lower bound"
+    note = (f"every OCR word here is {tokens:.0f} tokens, the shortest case, while TextVR pads all words to the batch's "
+            f"longest, each extra token adding {per_token:.1f} GMACs per video: a lower bound")
+    if ratio_needed is not None:
+        missing = ratio_needed * get("tcd", "gmacs_per_video_clip_b32") - get("starvr_paper", "gmacs_per_video_clip_b32")
+        if missing > 0:
+            note += f"; the paper's {ratio_needed:.1f}× needs words padded to ~{tokens + missing / per_token:.0f} tokens"
+    return note
+
+
+def cost_claims(complexity: pd.DataFrame) -> list[Claim]:
+    """Table A1's two cost claims, judged on StarVR with its own encoders (`starvr_paper`) against TCD at clip-b32;
+    our `starvr` shares TCD's encoders, so without starvr_paper numbers they are 'not comparable' / 'not measured'.
+    A ratio of 3× or more agrees; below it they are inconclusive, since starvr_paper's words are the shortest case."""
+    c = complexity.set_index("variant")
+    if "tcd" not in c.index or not {"starvr", "starvr_paper"} & set(c.index):
+        return []
+
+    def get(variant: str, column: str) -> float:
+        value = c.loc[variant, column] if variant in c.index and column in c.columns else np.nan
+        return float(value) if pd.notna(value) else math.nan
+
+    claims = []
+    paper_ratio = paper.COMPLEXITY["starvr"]["gflops_b16"] / paper.COMPLEXITY["tcd"]["gflops_b16"]
+    claim, paper_text = "TCD needs about 6× fewer FLOPs than StarVR", \
+        f"{paper.COMPLEXITY['starvr']['gflops_b16']} G vs {paper.COMPLEXITY['tcd']['gflops_b16']} G at batch 16: {paper_ratio:.1f}× (Table A1)"
+    if not math.isnan(ratio := get("starvr_paper", "gflops_clip_b32") / get("tcd", "gflops_clip_b32")):
+        claims.append(Claim(
+            claim, paper_text,
+            f"StarVR with TextVR's encoders / TCD = {ratio:.2f}× (clip-b32, batch 16: {get('starvr_paper', 'gmacs_per_video_clip_b32'):.1f} "
+            f"vs {get('tcd', 'gmacs_per_video_clip_b32'):.1f} GMACs per video)",
+            "agrees" if ratio >= 3 else "inconclusive",
+            f"starvr_paper is StarVR as TextVR's code builds it ({PAPER_STARVR}), counted like TCD; "
+            + _padding_note(get, paper_ratio)))
+    else:
+        column = "gflops_clip_b32" if not math.isnan(get("starvr", "gflops_clip_b32") + get("tcd", "gflops_clip_b32")) else "gflops"
+        ours = get("starvr", column) / get("tcd", column)
+        claims.append(Claim(
+            claim, paper_text, "—" if math.isnan(ours) else f"our StarVR / TCD = {ours:.2f}× ({column}, batch 16)",
+            "not comparable",
+            f"our StarVR shares TCD's ViT-B/32 and text tower, so its 200 words cost only short text-tower passes; the "
+            f"paper's StarVR runs {PAPER_STARVR}: `tcd bench complexity --preset clip-b32` adds that row (starvr_paper)"))
+
+    claim = "TCD trains far cheaper than StarVR"
+    paper_text = "StarVR 4×3090 × 76.3 h = 305 GPU-hours (bs 16) vs TCD 1×3090 × 8.5 h (bs 42): 36× (Table A1)"
+    step, tuned = "gpu_step_seconds_clip_b32", "gpu_step_seconds_clip_b32_finetune_text"
+    if not math.isnan(ratio := get("starvr_paper", step) / get("tcd", step)):
+        tuned_ratio = get("starvr_paper", tuned) / get("tcd", tuned)
+        tuned_text = "" if math.isnan(tuned_ratio) else f"; {tuned_ratio:.2f}× with the text towers fine-tuned"
+        claims.append(Claim(
+            claim, paper_text,
+            f"StarVR with TextVR's encoders / TCD seconds per training step = {ratio:.2f}× (clip-b32, batch 16, "
+            f"{c.loc['tcd', 'gpu_device']}{tuned_text})",
+            "agrees" if ratio >= 3 else "inconclusive",
+            "measured per step with `tcd bench train` on one GPU, so the paper's unprinted epoch counts and its GPU "
+            "counts drop out; " + _padding_note(get, None)))
+    else:
+        ours = get("starvr", step) / get("tcd", step)
+        claims.append(Claim(
+            claim, paper_text,
+            "—" if math.isnan(ours) else f"our StarVR (TCD's encoders) / TCD = {ours:.2f}× per step: not comparable",
+            "not measured",
+            "needs a GPU run of `tcd bench train --preset clip-b32` (its default variants include starvr_paper, StarVR "
+            "with TextVR's encoders), committed as reports/bench/train_step_clip-b32.json"))
+    return claims

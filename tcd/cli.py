@@ -2,8 +2,9 @@
 
     tcd data synth [--params params.yaml]            build the SynthTextVR corpus at paths.corpus
     tcd notebook NAME [-p key=value ...] [--tag T]   run notebooks/NAME.ipynb through papermill (every DVC stage)
-    tcd bench complexity [--preset P] [--json]       tokens, parameters and FLOPs of every variant
-    tcd bench train [--preset P] [--json]            seconds per training step of every variant (CPU or GPU)
+    tcd bench complexity [--preset P] [--variants V ...] [--json]   tokens, parameters and FLOPs per variant
+    tcd bench train [--preset P] [--variants V ...] [--json]        seconds per training step (CPU or GPU)
+      (at --preset clip-b32 the default variants include starvr_paper: StarVR with TextVR's own encoders)
 """
 
 from __future__ import annotations
@@ -39,18 +40,25 @@ def _print_rows(rows: list[dict], as_json: bool) -> None:
     print(json.dumps(rows, indent=1) if as_json else pd.DataFrame(rows).to_string(index=False))
 
 
+def _bench_variants(args: argparse.Namespace) -> tuple[str, ...]:
+    """--variants, else the family plus, at paper scale, StarVR with its own encoders (starvr_paper)."""
+    from tcd.complexity import BENCH_VARIANTS
+    from tcd.model import VARIANTS
+
+    return tuple(args.variants or (BENCH_VARIANTS if args.preset == "clip-b32" else VARIANTS))
+
+
 def _bench_complexity(args: argparse.Namespace) -> None:
     from tcd.complexity import complexity_table
 
-    _print_rows(complexity_table(args.preset, batch_size=args.batch_size), args.json)
+    _print_rows(complexity_table(args.preset, batch_size=args.batch_size, variants=_bench_variants(args)), args.json)
 
 
 def _bench_train(args: argparse.Namespace) -> None:
     from tcd.complexity import train_step_table
-    from tcd.model import VARIANTS
 
     rows = train_step_table(args.preset, batch_size=args.batch_size, num_frames=args.num_frames,
-                            variants=tuple(args.variants or VARIANTS), steps=args.steps, warmup=args.warmup,
+                            variants=_bench_variants(args), steps=args.steps, warmup=args.warmup,
                             device=args.device, freeze_text=not args.finetune_text)
     _print_rows(rows, args.json)
 
@@ -79,12 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="benchmarks that print numbers").add_subparsers(dest="bench_command", required=True)
     complexity = bench.add_parser("complexity", help="tokens, parameters and FLOPs (torch.utils.flop_counter) per variant")
     complexity.add_argument("--preset", default="tiny", choices=["tiny", "clip-b32"])
+    complexity.add_argument("--variants", nargs="+", metavar="VARIANT",
+                            help="default: every variant, plus starvr_paper with --preset clip-b32")
     complexity.add_argument("--batch-size", type=int, default=16)
     complexity.add_argument("--json", action="store_true")
     complexity.set_defaults(func=_bench_complexity)
     train = bench.add_parser("train", help="seconds per training step (the study's own step) per variant")
     train.add_argument("--preset", default="tiny", choices=["tiny", "clip-b32"])
-    train.add_argument("--variants", nargs="+", metavar="VARIANT", help="default: every variant")
+    train.add_argument("--variants", nargs="+", metavar="VARIANT",
+                       help="default: every variant, plus starvr_paper with --preset clip-b32")
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--num-frames", type=int, default=12)
     train.add_argument("--steps", type=int, default=10, help="timed steps (the median is reported)")

@@ -12,11 +12,18 @@ The paper's Table A1 (StarVR 395.2 G vs TCD 61.8 G "at batch 16") cannot be whol
 16 x 12 frames alone is ~1.7 TFLOPs. It matches multiply-accumulates per video (fvcore/thop print MACs as
 "FLOPs"): 12 ViT-B/32 frames ≈ 53 GMACs plus 12 OCR captions and one query through CLIP's text tower.
 `gmacs_per_video` is that unit.
+
+`starvr_paper` (tcd/model/starvr.py) is StarVR with its own encoders as TextVR's code builds them (space-time
+ViT-B/16 on 4 frames, a DistilBERT per OCR word): the row to hold against the paper's StarVR. It is built here
+by its own builder, whatever the preset, with its own 4 frames; it takes `freeze_text` and its StarVRPaperConfig
+fields as overrides. Its words are `WORD`, 3 tokens with [CLS]/[SEP]: the shortest case, since TextVR pads every
+word to the batch's longest (`gmacs_per_word_token` says what each extra padded token would add).
 """
 from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import fields
 
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -24,13 +31,45 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from tcd.config import TrainConfig
 from tcd.model import VARIANTS, ModelConfig, build_model
+from tcd.model.encoders import TextEncoder
 from tcd.model.family import RetrievalModel
+from tcd.model.starvr import FIELDS as STARVR_PAPER_FIELDS, DistilBertTower, SpaceTimeTransformer, build_starvr_paper
 from tcd.train import cosine_with_warmup, make_optimizer, train_step
 
 # Realistic strings (token counts matter, not content; the text memo is off, so repeats are counted).
 QUERY = "the gold medalist from the cycling sports branch is jason kenny ."   # a TextVR-style caption
 CAPTION = "team gb tokyo 2020 jason kenny gold"                            # one window-OCR caption
 WORD = "tokyo"                                                             # one StarVR OCR word
+
+PAPER_VARIANTS = ("starvr_paper",)        # built by their own builders (tcd/model/starvr.py), not by build_model
+BENCH_VARIANTS = VARIANTS + PAPER_VARIANTS
+MODEL_FIELDS = frozenset(f.name for f in fields(ModelConfig))
+# the counter names a module by its class when the model calls it directly (see count_forward)
+VISION_MODULES, TEXT_MODULES = ("VisionEncoder", "SpaceTimeTransformer"), ("TextEncoder", "DistilBertTower")
+
+
+def build_bench_model(variant: str, preset: str, num_frames: int, ocr_words: int, **overrides) -> tuple[object, dict]:
+    """(model, its row's shape: frames, video and OCR tokens per video). Family variants take ModelConfig fields as
+    overrides, starvr_paper its StarVRPaperConfig fields; each ignores the other's, a name known to neither raises."""
+    unknown = sorted(set(overrides) - MODEL_FIELDS - STARVR_PAPER_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown model parameter(s): {', '.join(unknown)}")
+    if variant == "starvr_paper":
+        model = build_starvr_paper(max_words=max(ocr_words, 1),
+                                   **{k: v for k, v in overrides.items() if k in STARVR_PAPER_FIELDS})
+        return model, dict(num_frames=model.cfg.video_frames, video_tokens=1, ocr_tokens=ocr_words)
+    cfg = ModelConfig(variant=variant, preset=preset, num_frames=num_frames, max_instance_words=max(ocr_words, 1),
+                      **{k: v for k, v in overrides.items() if k in MODEL_FIELDS})
+    ocr_kind = cfg.parts["ocr"]
+    return build_model(cfg), dict(num_frames=num_frames, video_tokens=1 if ocr_kind == "instances" else num_frames,
+                                  ocr_tokens={"none": 0, "windows": num_frames, "instances": ocr_words}[ocr_kind])
+
+
+def memo_off(model) -> None:
+    """Run every text tower on every string (no memo of frozen features): what a first epoch pays."""
+    for module in model.modules():
+        if isinstance(module, TextEncoder):
+            module.memoise = False
 
 
 def synthetic_batch(model: RetrievalModel, batch_size: int, num_frames: int, ocr_words: int,
@@ -50,8 +89,7 @@ def synthetic_batch(model: RetrievalModel, batch_size: int, num_frames: int, ocr
 
 def count_forward(model: RetrievalModel, batch: dict) -> dict[str, int]:
     """FLOPs of queries + videos encoding and B x B scoring, split into vision / text / head."""
-    for encoder in (model.text, model.ocr_encoder):
-        encoder.memoise = False
+    memo_off(model)
     counter = FlopCounterMode(display=False)
     # The math backend of scaled_dot_product_attention runs as plain matmuls, which the counter sees; the CPU's
     # fused kernel is invisible to it (0 FLOPs), which dropped ViT-B/32's attention scores, 1% of the total.
@@ -60,28 +98,25 @@ def count_forward(model: RetrievalModel, batch: dict) -> dict[str, int]:
         model.score(queries, model.encode_videos(batch))
     # the counter names modules by class, from the outermost module called: the encoders are called directly
     counts = {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}
-    total, vision, text = counter.get_total_flops(), counts.get("VisionEncoder", 0), counts.get("TextEncoder", 0)
+    total = counter.get_total_flops()
+    vision, text = (sum(counts.get(name, 0) for name in names) for names in (VISION_MODULES, TEXT_MODULES))
     return dict(flops=total, flops_vision=vision, flops_text=text, flops_head=total - vision - text)
 
 
 def complexity_table(preset: str = "tiny", batch_size: int = 16, num_frames: int = 12, ocr_words: int = 200,
                      variants: tuple[str, ...] = VARIANTS, device: str | None = None, **overrides) -> list[dict]:
     """One row per variant: tokens, parameters and forward FLOPs at `batch_size` (see module docstring).
-    `overrides` are extra ModelConfig fields (e.g. embed_dim); the OCR-word count is StarVR's K."""
+    `overrides` are extra model fields (see `build_bench_model`); the OCR-word count is StarVR's K."""
     rows = []
     for variant in variants:
-        cfg = ModelConfig(variant=variant, preset=preset, num_frames=num_frames,
-                          max_instance_words=max(ocr_words, 1), **overrides)
-        model = build_model(cfg).eval()
+        model, shape = build_bench_model(variant, preset, num_frames, ocr_words, **overrides)
+        model = model.eval()
         params = sum(p.numel() for p in model.parameters())
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         model = model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        flops = count_forward(model, synthetic_batch(model, batch_size, num_frames, ocr_words, model.device))
-        ocr_kind = cfg.parts["ocr"]
+        flops = count_forward(model, synthetic_batch(model, batch_size, shape["num_frames"], ocr_words, model.device))
         rows.append(dict(
-            variant=variant, preset=preset, batch_size=batch_size, num_frames=num_frames,
-            video_tokens=1 if ocr_kind == "instances" else num_frames,
-            ocr_tokens={"none": 0, "windows": num_frames, "instances": ocr_words}[ocr_kind],
+            variant=variant, preset=preset, batch_size=batch_size, **shape,
             params=params, trainable_params=trainable,
             gflops=round(flops["flops"] / 1e9, 2), gflops_vision=round(flops["flops_vision"] / 1e9, 2),
             gflops_text=round(flops["flops_text"] / 1e9, 2), gflops_head=round(flops["flops_head"] / 1e9, 3),
@@ -89,6 +124,10 @@ def complexity_table(preset: str = "tiny", batch_size: int = 16, num_frames: int
             gmacs_per_video=round(flops["flops"] / 2 / batch_size / 1e9, 2),
             encoders=" / ".join(f"{k}: {v}" for k, v in model.encoder_info.items()),
         ))
+        if variant == "starvr_paper":   # its words' padded length, and what one more token per word would add
+            rows[-1]["word_tokens"] = len(model.ocr_text.tokenizer(WORD)["input_ids"])
+            rows[-1]["gmacs_per_word_token"] = round(model.word_token_macs(ocr_words) / 1e9, 2)
+        del model
     return rows
 
 
@@ -107,7 +146,7 @@ def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int
     The step is the study's own (`tcd.train.train_step`: InfoNCE (+ HSC), backward, clipping, AdamW, schedule)
     on `synthetic_batch` inputs with random frames. Text towers run on every string (memo off, as in a first
     epoch), so StarVR pays for encoding its K words per video; with `freeze_text=False` (an override) they are
-    fine-tuned too. `overrides` are extra ModelConfig fields, as in `complexity_table`.
+    fine-tuned too. `overrides` are extra model fields, as in `complexity_table`.
     """
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
@@ -115,14 +154,12 @@ def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int
     rows = []
     for variant in variants:
         torch.manual_seed(seed)
-        cfg = ModelConfig(variant=variant, preset=preset, num_frames=num_frames,
-                          max_instance_words=max(ocr_words, 1), **overrides)
-        model = build_model(cfg).to(device).train()
-        for encoder in (model.text, model.ocr_encoder):
-            encoder.memoise = False
+        model, shape = build_bench_model(variant, preset, num_frames, ocr_words, **overrides)
+        model = model.to(device).train()
+        memo_off(model)
         optimizer = make_optimizer(model, train_cfg)
         scheduler = cosine_with_warmup(optimizer, train_cfg.warmup_steps, warmup + steps)
-        batch = synthetic_batch(model, batch_size, num_frames, ocr_words, device)
+        batch = synthetic_batch(model, batch_size, shape["num_frames"], ocr_words, device)
         batch["frames"] = torch.randn(batch["frames"].shape, generator=torch.Generator().manual_seed(seed)).to(device)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
@@ -137,8 +174,7 @@ def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int
         step_seconds = statistics.median(seconds)
         rows.append(dict(
             variant=variant, preset=preset, device=_device_name(device), batch_size=batch_size,
-            num_frames=num_frames, ocr_tokens={"none": 0, "windows": num_frames, "instances": ocr_words}[cfg.parts["ocr"]],
-            freeze_text=cfg.freeze_text, steps=steps,
+            num_frames=shape["num_frames"], ocr_tokens=shape["ocr_tokens"], freeze_text=model.cfg.freeze_text, steps=steps,
             step_seconds=round(step_seconds, 4), step_seconds_min=round(min(seconds), 4),
             step_seconds_max=round(max(seconds), 4), videos_per_s=round(batch_size / step_seconds, 1),
             peak_memory_gb=round(torch.cuda.max_memory_allocated(device) / 2**30, 2) if device.type == "cuda" else None,

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tcd.cli import main
-from tcd.complexity import complexity_table, count_forward, synthetic_batch, train_step_table
+from tcd.complexity import build_bench_model, complexity_table, count_forward, synthetic_batch, train_step_table
 from tcd.model import ModelConfig, build_model
 
 SMALL = dict(batch_size=2, num_frames=2, ocr_words=3)
@@ -49,3 +49,44 @@ def test_attention_scores_are_counted_on_the_cpu():
         vision[layers] = count_forward(model, synthetic_batch(model, 1, 1, 1, "cpu"))["flops_vision"]
     tokens, width = (64 // 16) ** 2 + 1, 192
     assert vision[2] - vision[1] == 2 * (tokens * (4 * width**2 + 8 * width**2) + 2 * tokens**2 * width)
+
+
+# StarVR as TextVR builds it, at a tiny size: 32 wide, one layer each, 2 frames of 32 px (2 x 2 patches of 16 px)
+PAPER_SMALL = dict(width=32, video_layers=1, video_heads=2, text_layers=1, text_heads=2, fusion_heads=2,
+                   frame_size=32, video_frames=2, embed_dim=16)
+
+
+def test_starvr_paper_trains_through_the_studys_step():
+    rows = train_step_table(variants=("starvr_paper",), steps=1, warmup=1, device="cpu", batch_size=2, ocr_words=3,
+                            freeze_text=False, **PAPER_SMALL)
+    assert rows[0]["num_frames"] == 2 and rows[0]["ocr_tokens"] == 3 and rows[0]["freeze_text"] is False
+    for freeze in (False, True):
+        model, _ = build_bench_model("starvr_paper", "tiny", 12, 3, freeze_text=freeze, **PAPER_SMALL)
+        loss, logs = model.training_loss(synthetic_batch(model, 2, 2, 3, "cpu"))
+        loss.backward()
+        assert logs["logit_scale"] == pytest.approx(20.0)   # TextVR's temperature 0.05
+        learned = {name.split(".")[0] for name, p in model.named_parameters() if p.grad is not None}
+        towers = {"text", "ocr_text"}   # the two DistilBERTs: fine-tuned as in TextVR, or frozen as the study's towers
+        assert learned >= {"video", "fusion", "geometry", "query_token"} and (towers <= learned) != freeze
+
+
+def test_starvr_paper_flops_match_its_architecture():
+    def flops(words, **sizes):
+        model, _ = build_bench_model("starvr_paper", "tiny", 12, words, **{**PAPER_SMALL, **sizes})
+        return count_forward(model.eval(), synthetic_batch(model, 2, 2, words, "cpu"))
+    # each word is 3 tokens ([CLS] tokyo [SEP]) through one DistilBERT layer (w = 32): q, k, v, out and the FFN
+    # (12·w² per token) and the attention (2·L²·w), at 2 FLOPs per multiply-add; 2 videos: linear in the words
+    text = {k: flops(k)["flops_text"] for k in (2, 4, 6)}
+    assert text[4] - text[2] == text[6] - text[4] == 2 * 2 * 2 * (3 * 12 * 32**2 + 2 * 3**2 * 32)
+    # one space-time layer on T = 1 + 2 frames x 4 patches tokens: time, space and MLP linears (16·w² per token); the
+    # CLS attends to all T tokens twice (2·2·T·w), a patch to its position's 2 frames + CLS (time) and its frame's
+    # 4 patches + CLS (space)
+    tokens, w = 1 + 2 * 4, 32
+    layer = 16 * w**2 * tokens + 2 * 2 * tokens * w + 2 * 8 * (2 + 1) * w + 2 * 8 * (4 + 1) * w
+    assert flops(2, video_layers=2)["flops_vision"] - flops(2)["flops_vision"] == 2 * 2 * layer
+
+
+def test_bench_complexity_command_takes_variants(capsys):
+    main(["bench", "complexity", "--variants", "clip4clip", "--batch-size", "1", "--json"])
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["variant"] == "clip4clip" and row["batch_size"] == 1
