@@ -1,6 +1,8 @@
-"""Run a study notebook through papermill: ``notebooks/<name>.ipynb`` -> ``reports/notebooks/<tag>.ipynb`` + ``.html``.
+"""Run a study notebook through papermill: ``notebooks/<name>.py`` -> ``reports/notebooks/<tag>.ipynb`` + ``.html``.
 
-Every DVC stage calls this (``tcd notebook <name> -p key=value ...``), so all stages run the same
+Notebooks are kept as jupytext percent scripts (``# %%`` cells; the parameters cell is tagged
+``parameters``), so a change to a notebook is a readable diff and nothing committed carries outputs;
+JupyterLab opens them as notebooks (jupytext is installed). Every DVC stage calls this (``tcd notebook <name> -p key=value ...``), so all stages run the same
 way: with the current environment's own kernel (papermill's ``python3`` kernel resolves to the
 interpreter running this function, never a system Python), from the repository root, with
 ``params_file`` pointing at ``params.yaml``. The executed copy keeps papermill's timing metadata,
@@ -13,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jupytext
 import nbformat
 import papermill
 import yaml
@@ -31,15 +34,17 @@ def run_notebook(
     html: bool = True,
     report_html: str | Path | None = None,
 ) -> Path:
-    """Execute ``notebooks/<name>.ipynb`` with ``parameters``; returns the executed notebook's path."""
-    source = Path(cwd) / NOTEBOOKS_DIR / f"{name}.ipynb"
+    """Execute ``notebooks/<name>.py`` with ``parameters``; returns the executed notebook's path."""
+    source = Path(cwd) / NOTEBOOKS_DIR / f"{name}.py"
     if not source.exists():
-        raise FileNotFoundError(f"no notebook {source}")
+        raise FileNotFoundError(f"no notebook {source}; the notebooks are: {', '.join(available(cwd))}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{tag or name}.ipynb"
+    notebook = jupytext.read(source)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     papermill.execute_notebook(
-        str(source),
+        notebook,
         str(target),
         parameters=parameters or {},
         kernel_name="python3",
@@ -52,6 +57,11 @@ def run_notebook(
     if report_html:
         Path(report_html).write_text(HTMLExporter(exclude_input=True).from_notebook_node(executed)[0])
     return target
+
+
+def available(cwd: str | Path = ".") -> list[str]:
+    """Names of the study notebooks (``notebooks/*.py``)."""
+    return sorted(p.stem for p in (Path(cwd) / NOTEBOOKS_DIR).glob("*.py"))
 
 
 def notebook_duration(path: str | Path) -> float:

@@ -1,10 +1,10 @@
 """The two environment descriptions pin the same versions, and the study's params load."""
 
-import json
 import re
 import tomllib
 from pathlib import Path
 
+import jupytext
 import pytest
 import yaml
 
@@ -79,10 +79,31 @@ def test_dvc_stages_depend_on_the_package_modules_their_notebooks_import():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     for name, stage in stages.items():
         body = stage.get("do", stage)
-        notebook = ROOT / "notebooks" / f"{body['cmd'].split()[2]}.ipynb"
-        code = "\n".join("".join(c["source"]) for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code")
+        notebook = jupytext.read(ROOT / "notebooks" / f"{body['cmd'].split()[2]}.py")
+        code = "\n".join(c["source"] for c in notebook.cells if c["cell_type"] == "code")
         modules = set(re.findall(r"^\s*from (tcd\.[\w.]+) import", code, re.M))
         for names in re.findall(r"^\s*from tcd import ([\w, ]+)", code, re.M):
             modules |= {f"tcd.{n.strip()}" for n in names.split(",")}
         paths = {"tcd/model" if m.startswith("tcd.model") else m.replace(".", "/") + ".py" for m in modules}
         assert paths <= set(body["deps"]), f"stage {name}: {sorted(paths - set(body['deps']))} missing from deps"
+
+
+def test_loading_params_imports_nothing_heavy():
+    # params are read by every stage and by GPU machines without PyAV: no video codec, plotting or torch
+    import subprocess
+    import sys
+
+    code = ("import sys, tcd.config; tcd.config.load_params('params.yaml'); "
+            "print(sorted(m for m in ('av', 'matplotlib', 'torch', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_code_defaults_agree_with_params_yaml():
+    # one source of truth: a knob left out of params.yaml means what params.yaml says (grids live only there)
+    import dataclasses
+
+    from tcd.config import Params, load_params
+
+    study = load_params(ROOT / "params.yaml")
+    assert dataclasses.replace(study, ablations=dataclasses.replace(study.ablations, grids={})) == Params()

@@ -1,0 +1,90 @@
+# %% [markdown]
+# # 00 · The corpus card and the frame cache
+#
+# The study runs on any corpus in **TextVR's on-disk layout** (`TextVR_{train,test}.json`,
+# `Videos/<Domain>/<name>.mp4`, `Kwai_VideoOCR/<Domain>/<name>.json`). By default that is
+# *SynthTextVR*, generated deterministically by `tcd data synth` and pinned by `data.dvc`; a real
+# TextVR download drops in by pointing `paths.corpus` at it.
+#
+# This stage describes the corpus (the dataset card) and decodes the N frames per video that the
+# model sees (one per OCR window) into a frame cache, so no later stage decodes video again.
+
+# %% tags=["parameters"]
+params_file = "params.yaml"  # the study's knobs; DVC tracks the sections this stage reads
+
+# %%
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from tcd import viz
+from tcd.config import load_params
+from tcd.corpus.textvr import load_split, read_ocr_file
+from tcd.data import SPLITS, corpus_card, frame_cache_path
+from tcd.video import build_frame_cache, read_frames, segment_centers, probe
+
+params = load_params(params_file)
+corpus = Path(params.paths.corpus)
+reports = Path(params.paths.reports)
+
+# %% [markdown]
+# ## The dataset card
+# One row per video; the tables below summarise it per domain and split.
+
+# %%
+card = corpus_card(corpus)
+(reports / "tables").mkdir(parents=True, exist_ok=True)
+card.to_csv(reports / "tables" / "corpus_card.csv", index=False)
+summary = card.groupby(["domain", "split"]).agg(
+    videos=("video_id", "size"), captions=("n_captions", "sum"),
+    text_instances_per_video=("text_instances", "mean"), caption_words=("caption_words", "mean"),
+).round(2).unstack("split")
+summary
+
+# %%
+totals = card.groupby("split").agg(videos=("video_id", "size"), captions=("n_captions", "sum"),
+                                   no_text_videos=("text_instances", lambda s: int((s == 0).sum())),
+                                   missing_track_files=("has_track_file", lambda s: int((~s).sum())))
+totals
+
+# %%
+viz.save(viz.corpus_overview(card), reports / "figures" / "corpus_overview.png");
+
+# %% [markdown]
+# ## Example frames, with the ground-truth text tracks
+# One middle frame from a test video of each domain; green quads are the `Kwai_VideoOCR` tracks.
+
+# %%
+test = load_split(corpus, "test")
+examples = list({e.domain: e for e in test}.values())
+images, titles, track_sets, frame_ids = [], [], [], []
+for entry in examples:
+    info = probe(corpus / "Videos" / entry.path)
+    middle = info.num_frames // 2
+    images.append(read_frames(corpus / "Videos" / entry.path, [middle])[0])
+    ocr_file = corpus / "Kwai_VideoOCR" / entry.ocr_path
+    track_sets.append(read_ocr_file(ocr_file) if ocr_file.exists() else [])
+    frame_ids.append(middle)
+    titles.append(f"{entry.domain}\n{entry.captions[0][:60]}")
+fig, axes = viz.frame_grid(images, titles)
+for ax, tracks, f in zip(axes.flat, track_sets, frame_ids):
+    viz.draw_tracks(ax, tracks, f)
+viz.save(fig, reports / "figures" / "corpus_examples.png");
+
+# %% [markdown]
+# ## The frame cache
+# `frames.num_frames` segment-centre frames per video at `frames.size`² pixels. An undecodable video keeps its row with an all-False mask and is listed here, never dropped silently.
+
+# %%
+cache_summaries = {}
+for split in SPLITS:
+    cache_summaries[split] = build_frame_cache(corpus, load_split(corpus, split), params.frames.num_frames,
+                                               params.frames.size, frame_cache_path(params, split), progress=True)
+pd.DataFrame([{k: v for k, v in s.items() if k != "skipped"} | {"skipped": len(s["skipped"])}
+              for s in cache_summaries.values()], index=list(cache_summaries))
+
+# %%
+skipped = [dict(split=split, **row) for split, s in cache_summaries.items() for row in s["skipped"]]
+pd.DataFrame(skipped, columns=["split", "video_id", "reason"])
