@@ -17,8 +17,28 @@ from typing import Any
 
 import yaml
 
-from tcd.corpus.synth import SynthConfig
 from tcd.model.config import ModelConfig
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """The SynthTextVR generator (`tcd data synth`, tcd.corpus.synth); unused for a real corpus."""
+
+    seed: int = 0
+    n_train_videos: int = 240
+    n_test_videos: int = 96
+    captions_per_train_video: int = 3
+    seconds: float = 4.0
+    fps: int = 8
+    width: int = 224
+    height: int = 160
+    distractors_per_video: float = 2.0   # mean of a Poisson count
+    text_scale: float = 1.0               # multiplies every font size
+    blur: float = 0.5                     # max gaussian blur radius (px) of scene text
+    occlusion_prob: float = 0.1           # chance a scene-text instance has a pole in front of it
+    paraphrase_prob: float = 0.3          # chance a quote is re-cased inside a less literal template
+    partial_quote_prob: float = 0.2       # chance a multi-word text is quoted by a sub-span of its words
+    hard_negative_group_size: int = 3
 
 
 @dataclass(frozen=True)
@@ -34,7 +54,7 @@ class PathsConfig:
 class FramesConfig:
     """The N frames per video the model sees (one per window) and their square size."""
 
-    num_frames: int = 8
+    num_frames: int = 4
     size: int = 64
 
 
@@ -45,7 +65,7 @@ class OcrConfig:
     source: str = "easyocr"  # easyocr | provided (the corpus's own Kwai_VideoOCR tracks)
     fps: float = 2.0
     batch_size: int = 1  # frames per EasyOCR call; batching is slower on CPU, faster on CUDA
-    workers: int = 1  # processes reading videos on CPU (one per core is fastest); CUDA uses one process
+    workers: int = 2  # processes reading videos on CPU, one torch thread each; CUDA uses one process
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -73,9 +93,9 @@ class WindowsConfig:
 class TrainConfig:
     """The training loop; ``variants`` x ``seeds`` is the DVC matrix of training runs."""
 
-    variants: tuple[str, ...] = ("clip4clip", "clip4clip_wocr", "tcd")
-    seeds: tuple[int, ...] = (0,)
-    epochs: int = 12
+    variants: tuple[str, ...] = ("clip4clip", "xpool", "starvr", "clip4clip_wocr", "xpool_wocr", "tcd")
+    seeds: tuple[int, ...] = (0, 1, 2)
+    epochs: int = 6
     batch_size: int = 32
     lr: float = 1e-3
     text_lr: float = 1e-5  # used only when the text tower is fine-tuned (model.freeze_text: false)
@@ -101,8 +121,8 @@ class AblationsConfig:
     for every seed in ``seeds``; one DVC stage and one table per grid."""
 
     variant: str = "tcd"
-    seeds: tuple[int, ...] = (0,)
-    grids: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    grids: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # the study's grids live in params.yaml
 
 
 @dataclass(frozen=True)

@@ -29,26 +29,8 @@ import PIL
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from tcd.corpus.textvr import OcrTrack, VideoEntry, write_annotations, write_ocr_file
+from tcd.config import SynthConfig  # the `corpus:` section of params.yaml
 from tcd.video import write_video
-
-
-@dataclass(frozen=True)
-class SynthConfig:
-    seed: int = 0
-    n_train_videos: int = 240
-    n_test_videos: int = 96
-    captions_per_train_video: int = 3
-    seconds: float = 4.0
-    fps: int = 8
-    width: int = 224
-    height: int = 160
-    distractors_per_video: float = 2.0   # mean of a Poisson count
-    text_scale: float = 1.0               # multiplies every font size
-    blur: float = 0.5                     # max gaussian blur radius (px) of scene text
-    occlusion_prob: float = 0.1           # chance a scene-text instance has a pole in front of it
-    paraphrase_prob: float = 0.3          # chance a quote is re-cased inside a less literal template
-    partial_quote_prob: float = 0.2       # chance a multi-word text is quoted by a sub-span of its words
-    hard_negative_group_size: int = 3
 
 
 CARD_NAME = "SYNTH_CARD.json"
