@@ -11,18 +11,14 @@
 params_file = "params.yaml"  # the study's knobs; DVC tracks the sections this stage reads
 
 # %%
-import json
-import time
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from tcd import viz
 from tcd.config import load_params
 from tcd.corpus.textvr import load_split, read_ocr_file
-from tcd.data import SPLITS
-from tcd.ocr import EasyOcrReader, ocr_corpus, ocr_quality_table, ocr_frame_indices
+from tcd.ocr import EasyOcrReader, ocr_frame_indices, ocr_stage
 from tcd.video import probe, read_frames
 
 params = load_params(params_file)
@@ -36,16 +32,12 @@ print("EasyOCR on", "CUDA" if reader.gpu else
       f"CPU: {workers} process(es) x {max(1, torch.get_num_threads() // workers)} thread(s)")
 
 # %%
-start = time.perf_counter()
-runs = pd.concat([ocr_corpus(corpus, load_split(corpus, split), out_dir, params.ocr.fps, reader, workers=workers).assign(split=split)
-                  for split in SPLITS], ignore_index=True)
-wall_seconds = time.perf_counter() - start  # with several workers, less than the sum of per-video seconds
-(reports / "tables").mkdir(parents=True, exist_ok=True)
-runs.to_csv(reports / "tables" / "ocr_runs.csv", index=False)
-print(f"{runs.n_frames_read.sum()} frames in {wall_seconds:.0f} s: {wall_seconds / max(1, runs.n_frames_read.sum()):.3f} s per frame")
+stage = ocr_stage(params, reader, workers)
+runs = stage["runs"]
+print(f"{stage['timing']['frames']} frames in {stage['timing']['wall_seconds']:.0f} s: "
+      f"{stage['timing']['seconds_per_frame']:.3f} s per frame (reports/tables/ocr_timing.json; varies per run)")
 runs.groupby("split").agg(videos=("video_id", "size"), frames=("n_frames_read", "sum"),
                           tracks=("n_tracks", "sum"), dropped_nonlatin=("n_dropped_nonlatin", "sum"),
-                          seconds=("seconds", "sum"),
                           skipped=("status", lambda s: int((s != "ok").sum())))
 
 # %%
@@ -53,24 +45,11 @@ runs[runs.status != "ok"][["split", "video_id", "status"]]  # videos OCR could n
 
 # %% [markdown]
 # ## OCR quality against the ground-truth tracks
-# Word recall/precision over each video's set of words, and the character error rate of each ground-truth track's best-matching predicted track (micro-averaged words, mean CER).
+# Word recall/precision over each video's set of words, and the character error rate of each ground-truth track's best-matching predicted track (micro-averaged words, mean CER). Written to `reports/metrics/ocr_quality.json`.
 
 # %%
-quality = pd.concat([ocr_quality_table(corpus, load_split(corpus, split), out_dir).assign(split=split)
-                     for split in SPLITS], ignore_index=True)
-
-def summarise(q):
-    return pd.Series({"word_recall": q.tp.sum() / max(1, q.n_gt.sum()),
-                      "word_precision": q.tp.sum() / max(1, q.n_pred.sum()),
-                      "cer": q.cer.mean(), "videos": len(q)})
-
-by_domain = quality.groupby("domain")[["tp", "n_gt", "n_pred", "cer"]].apply(summarise).round(3)
-overall = summarise(quality)
-(reports / "metrics").mkdir(parents=True, exist_ok=True)
-(reports / "metrics" / "ocr_quality.json").write_text(json.dumps(
-    {k: round(float(v), 4) for k, v in overall.items()} | {"seconds_per_frame": round(wall_seconds / max(1, runs.n_frames_read.sum()), 4)}, indent=1))
-print(overall.round(3).to_dict())
-by_domain
+print(stage["overall"].round(3).to_dict())
+stage["by_domain"].round(3)
 
 # %% [markdown]
 # ## What EasyOCR saw

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
 from tcd.corpus.textvr import OcrTrack
 from tcd.ocr import has_latin
@@ -48,23 +49,59 @@ def _bounds(quad: Sequence[float]) -> tuple[float, float, float, float]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def _reading_order(items: list[tuple[str, tuple[float, float, float, float]]]) -> list[str]:
-    """Texts ordered top-to-bottom by rows, then left-to-right.
+def _reading_order(boxes: list[tuple[float, float, float, float]], texts: list[str]) -> list[int]:
+    """Indices of the boxes ordered top-to-bottom by rows, then left-to-right.
 
     Boxes are taken in order of vertical centre; a box joins the current row when its vertical
     centre is within half a box height (the larger of the two) of the row's first box.
     """
-    items = sorted(items, key=lambda it: ((it[1][1] + it[1][3]) / 2, it[1][0], it[0]))
-    rows: list[list[tuple[str, tuple[float, float, float, float]]]] = []
-    for text, box in items:
+    order = sorted(range(len(boxes)), key=lambda i: ((boxes[i][1] + boxes[i][3]) / 2, boxes[i][0], texts[i]))
+    rows: list[list[int]] = []
+    for i in order:
         if rows:
-            anchor = rows[-1][0][1]
+            anchor, box = boxes[rows[-1][0]], boxes[i]
             dy = abs((box[1] + box[3]) / 2 - (anchor[1] + anchor[3]) / 2)
             if dy <= 0.5 * max(box[3] - box[1], anchor[3] - anchor[1]):
-                rows[-1].append((text, box))
+                rows[-1].append(i)
                 continue
-        rows.append([(text, box)])
-    return [text for row in rows for text, _ in sorted(row, key=lambda it: (it[1][0], it[0]))]
+        rows.append([i])
+    return [i for row in rows for i in sorted(row, key=lambda i: (boxes[i][0], texts[i]))]
+
+
+def keys_past_end(tracks: Sequence[OcrTrack], num_frames: int) -> int:
+    """Box frame keys of ``tracks`` at or past the clip's end (key / num_frames >= 1).
+
+    TextVR's loader places a Kwai key at key / (the clip's frame count); a key past 1 names a
+    moment the clip does not show (a track file from a longer cut, or a frame count that
+    disagrees with the decoder). `window_captions` gives such keys no window; count them per
+    video with this function so they are reported, not lost.
+    """
+    return sum(1 for t in tracks for k in t.boxes if k >= num_frames)
+
+
+def _track_span(track: OcrTrack, num_frames: int) -> tuple[int, int] | None:
+    """The track's [first, last] key clipped to the clip, or None when it starts past the end."""
+    if track.first_frame >= num_frames:
+        return None
+    return track.first_frame, min(track.last_frame, num_frames - 1)
+
+
+def _cap_words(texts: list[str], priority: list[tuple], max_words: int) -> list[str]:
+    """Texts kept under the word cap, each the whole text, a leading part of it, or "".
+
+    Texts are admitted in order of ``priority`` (ascending sort keys) while their words fit; the
+    first one that does not fit gets the words left, and none after it is admitted, so no text
+    is displaced by a less important one.
+    """
+    kept = [""] * len(texts)
+    budget = max_words
+    for i in sorted(range(len(texts)), key=lambda i: priority[i]):
+        words = texts[i].split()
+        kept[i] = " ".join(words[:budget])
+        budget -= min(budget, len(words))
+        if len(words) > len(kept[i].split()) or budget == 0:
+            break
+    return kept
 
 
 def window_captions(
@@ -72,33 +109,65 @@ def window_captions(
 ) -> tuple[list[str], np.ndarray]:
     """One OCR caption per window and a bool mask [n] of non-empty windows.
 
-    A track is in window i if one of its frame indices lies in the window (see `_window_frames`
-    for windows without an integer frame). The caption joins the texts of those tracks with
-    spaces in reading order, judged by each track's box at its frame nearest the window centre;
-    texts are deduplicated case- and space-insensitively (first in reading order kept) and the
-    caption is cut to ``max_words`` words. An empty window gets "" and mask False.
+    Time: a track key k sits at k / num_frames of the clip (TextVR's normalisation of Kwai keys
+    by the clip's frame count), window i covers (i + 0.5 ± ξ/2) / n of it, so captions do not
+    depend on the fps the clip was decoded at. A track is in window i when its span [first key,
+    last key] overlaps the window's frames (`_window_frames`): a text seen at keys 3 and 12 is on
+    screen in between too. Keys past the clip's end are clipped off (count them: `keys_past_end`).
+
+    Cap: texts (deduplicated case- and space-insensitively, the more important copy kept) are
+    admitted to the ``max_words`` budget in order of importance -- frames on screen in the clip
+    x OCR score, i.e. how long and how surely the text is there; ties go to reading order -- so
+    a long-lived subtitle at the bottom outranks a sign glimpsed for two frames (`_cap_words`).
+    The survivors are joined in reading order, judged by each track's box at its key nearest the
+    window centre. An empty window gets "" and mask False.
     """
-    keyed = [(t.text.strip(), np.array(sorted(t.boxes)), t) for t in tracks if t.text.strip()]
+    spans = [(t.text.strip(), _track_span(t, num_frames), np.array(sorted(t.boxes)), t) for t in tracks]
+    spans = [s for s in spans if s[0] and s[1] is not None]
     captions, mask = [], np.zeros(n_windows, dtype=bool)
     for i, (start, end) in enumerate(window_bounds(num_frames, n_windows, xi)):
         lo, hi = _window_frames(start, end, num_frames)
         centre = (start + end) / 2
-        items = []
-        for text, frames, track in keyed:
-            inside = frames[(frames >= lo) & (frames <= hi)]
-            if len(inside):
-                nearest = int(inside[np.argmin(np.abs(inside - centre))])
-                items.append((text, _bounds(track.boxes[nearest])))
-        seen, texts = set(), []
-        for text in _reading_order(items):
-            key = " ".join(text.lower().split())
-            if key not in seen:
-                seen.add(key)
+        texts, boxes, weights = [], [], []
+        for text, (first, last), keys, track in spans:
+            if first <= hi and last >= lo:
                 texts.append(text)
-        words = " ".join(texts).split()[:max_words]
-        captions.append(" ".join(words))
-        mask[i] = bool(words)
+                boxes.append(_bounds(track.boxes[int(keys[np.argmin(np.abs(keys - centre))])]))
+                weights.append((last - first + 1) * float(track.score))
+        order = _reading_order(boxes, texts)
+        place = {j: pos for pos, j in enumerate(order)}
+        priority = [(-weights[j], place[j]) for j in range(len(texts))]
+        best: dict[str, int] = {}
+        for j in sorted(range(len(texts)), key=lambda j: priority[j]):
+            best.setdefault(" ".join(texts[j].lower().split()), j)
+        unique = sorted(best.values(), key=lambda j: place[j])
+        kept = _cap_words([texts[j] for j in unique], [priority[j] for j in unique], max_words)
+        caption = " ".join(text for text in kept if text)
+        captions.append(caption)
+        mask[i] = bool(caption)
     return captions, mask
+
+
+def xi_sensitivity(
+    videos: Sequence[tuple[Sequence[OcrTrack], int]], xis: Sequence[float], n_windows: int, max_words: int
+) -> pd.DataFrame:
+    """What the window scale ξ does to the captions of ``videos`` ((tracks, num_frames) pairs).
+
+    One row per ξ: words_per_caption (mean over all windows, an empty one counting 0),
+    nonempty_fraction (windows with a caption) and changed_fraction (windows whose caption differs
+    from the same window's at ξ = 1.0). ξ can only matter through a track that touches a full
+    window but not its shrunken middle, so a changed_fraction of 0 means ξ is a no-op on this data.
+    """
+    reference = [window_captions(tracks, n, n_windows, 1.0, max_words)[0] for tracks, n in videos]
+    rows = []
+    for xi in xis:
+        captions = [window_captions(tracks, n, n_windows, xi, max_words)[0] for tracks, n in videos]
+        flat = [c for video in captions for c in video]
+        changed = [c != r for video, ref in zip(captions, reference) for c, r in zip(video, ref)]
+        rows.append(dict(xi=xi, words_per_caption=float(np.mean([len(c.split()) for c in flat])) if flat else 0.0,
+                         nonempty_fraction=float(np.mean([bool(c) for c in flat])) if flat else 0.0,
+                         changed_fraction=float(np.mean(changed)) if changed else 0.0))
+    return pd.DataFrame(rows, columns=["xi", "words_per_caption", "nonempty_fraction", "changed_fraction"])
 
 
 def _instance_words(tracks: Sequence[OcrTrack], max_words: int) -> list[tuple[str, OcrTrack]]:

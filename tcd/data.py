@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tcd.captioner import instance_tokens, window_captions
+from tcd.captioner import instance_tokens, keys_past_end, window_captions
 from tcd.config import Params
 from tcd.corpus.textvr import VideoEntry, load_split, read_ocr_file
 from tcd.video import load_frame_cache, probe
@@ -73,6 +73,7 @@ def build_captions(params: Params, split: str) -> dict:
             "words": words,
             "geometry": np.round(geometry, 5).tolist(),
             "n_tracks": len(tracks),
+            "n_keys_past_end": keys_past_end(tracks, info.num_frames),   # OCR box keys beyond the clip: counted, unused
         }
     return {
         "split": split,
@@ -80,6 +81,7 @@ def build_captions(params: Params, split: str) -> dict:
         "xi": params.windows.xi,
         "num_windows": n,
         "missing_tracks": missing,
+        "keys_past_end": sum(v.get("n_keys_past_end", 0) for v in videos.values()),
         "videos": videos,
     }
 

@@ -8,13 +8,16 @@ as a Kwai OCR file, the same schema TextVR ships (`tcd.corpus.textvr.write_ocr_f
 """
 from __future__ import annotations
 
+import json
+import math
 import multiprocessing
 import re
 import time
 import warnings
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
@@ -90,9 +93,18 @@ class EasyOcrReader:
     holding craft_mlt_25k.pth and english_g2.pth). Runs on CUDA when available unless ``gpu`` says
     otherwise. ``batch_size`` frames go through the detector together (frames of one video share a
     size) and the recogniser reads up to ``batch_size`` crops per forward pass.
+
+    ``quantize`` (CPU only; EasyOCR's own default is True) runs the recogniser in dynamic int8. It
+    is off here because int8 makes the readings depend on the CPU's kernels: 192 SynthTextVR frames
+    read with AVX-512 and with AVX2 kernels gave 136 of 429 confidences different (up to 0.12; 17
+    still differ at two decimals) and one different text with int8, but confidences within 6e-5
+    (none different at two decimals) and no different text in float32, at the same speed. The
+    thread count changed nothing in either mode (1 vs 2 threads: bit-identical). CUDA kernels
+    differ from CPU ones: tracks read on a GPU are not the CPU's, byte for byte.
     """
 
-    def __init__(self, model_dir: str | Path | None = None, gpu: bool | None = None, batch_size: int = 8):
+    def __init__(self, model_dir: str | Path | None = None, gpu: bool | None = None, batch_size: int = 8,
+                 quantize: bool = False):
         if model_dir is None:
             try:
                 import easyocr_en_models
@@ -113,7 +125,8 @@ class EasyOcrReader:
 
         self.gpu = torch.cuda.is_available() if gpu is None else gpu
         self.batch_size = batch_size
-        self.options = dict(model_dir=str(model_dir), gpu=self.gpu, batch_size=batch_size)  # to rebuild it elsewhere
+        self.options = dict(model_dir=str(model_dir), gpu=self.gpu, batch_size=batch_size,
+                            quantize=quantize)  # to rebuild it elsewhere
         # download_enabled=False makes a missing or corrupt (md5) weight file an error instead of a
         # download; both directories point at the existing weight folder so EasyOCR creates
         # nothing under ~/.EasyOCR.
@@ -125,6 +138,7 @@ class EasyOcrReader:
                 model_storage_directory=str(model_dir),
                 user_network_directory=str(model_dir),
                 download_enabled=False,
+                quantize=quantize,
                 verbose=False,
             )
 
@@ -210,10 +224,34 @@ def _near(a: Sequence[float], b: Sequence[float], iou_thr: float, move_thr: floa
     return dist <= move_thr * side
 
 
+def sample_interval(frame: int, interval: float, num_frames: int) -> tuple[int, int]:
+    """Inclusive native frames [lo, hi] that the OCR sample read at ``frame`` stands for.
+
+    ``interval`` = video fps / OCR fps, native frames per OCR sample. Sample k is the moment
+    (k + 0.5) x interval (`ocr_frame_indices`), and a native frame f belongs to the sample whose
+    interval [k, k + 1) x interval holds its centre f + 0.5: the intervals tile the video without
+    overlap, and every native frame belongs to exactly one sample (8 fps, 1 fps: the sample read at
+    frame 4 covers 0..7, the one at 12 covers 8..15). The last sample (none follows it: its
+    successor's moment would lie past the end) also takes the frames after its interval, which are
+    nearer to it than to any sample read. With ``interval`` <= 1 a sample covers just its own
+    frame. Exact rational arithmetic (fps like 30000/1001), so a frame centre on an interval edge
+    is never assigned by a rounding error. Clipped to the video.
+    """
+    step = Fraction(interval).limit_denominator(10_000)
+    if step <= 1:
+        return frame, frame
+    k = math.floor((frame + Fraction(1, 2)) / step)
+    lo = math.ceil(k * step - Fraction(1, 2))
+    hi = math.ceil((k + 1) * step - Fraction(1, 2)) - 1
+    if (k + Fraction(3, 2)) * step >= num_frames:  # no sample k + 1 (`ocr_frame_indices`)
+        hi = num_frames - 1
+    return max(0, lo), min(num_frames - 1, hi)
+
+
 def link_tracks(
     detections: dict[int, list[Detection]],
     num_frames: int,
-    half_interval: float = 0.0,
+    interval: float = 1.0,
     text_thr: float = 0.2,
     iou_thr: float = 0.1,
     move_thr: float = 0.5,
@@ -229,12 +267,10 @@ def link_tracks(
     larger box side (moving text). Pairs are assigned greedily, most similar text first, then
     largest overlap; each track and detection is used once per frame.
 
-    A track's text is its most frequent reading (ties -> highest summed confidence), its score
-    the mean confidence. Boxes are linearly interpolated for every native frame between
-    consecutive detections, and every track is extended by ``half_interval`` native frames (the
-    half sampling interval) on either side, holding its end box, clipped to the video: a text
-    read on k consecutive samples thus covers about k sampling intervals, and a single-detection
-    track covers the interval around its sample. Tracks are numbered by first frame ("0", "1", ...).
+    A track spans the sampling intervals of its first and last detection (`sample_interval`,
+    ``interval`` = native frames per OCR sample): a text read on k consecutive samples covers
+    exactly k intervals, and neighbouring samples never share a frame. See `_make_track` for its
+    text, score and boxes. Tracks are numbered in order of first frame, then top, left, text.
     """
     frames = sorted(detections)
     finished: list[list[tuple[int, Detection]]] = []
@@ -260,31 +296,47 @@ def link_tracks(
             active[ti] = (pos, active[ti][1] + [(frame, dets[di])])
         active.extend((pos, [(frame, det)]) for di, det in enumerate(dets) if di not in used_d)
     finished.extend(m for _, m in active)
-    finished.sort(key=lambda m: (m[0][0], _bounds(m[0][1].quad)[1], _bounds(m[0][1].quad)[0]))
-    return [_make_track(str(i), m, num_frames, half_interval) for i, m in enumerate(finished)]
+    tracks = [_make_track(m, num_frames, interval) for m in finished]
+    tracks.sort(key=lambda t: (t.first_frame, *_bounds(t.boxes[t.first_frame])[1::-1], t.text))
+    return [replace(t, track_id=str(i)) for i, t in enumerate(tracks)]
 
 
-def _make_track(track_id: str, members: list[tuple[int, Detection]], num_frames: int,
-                half_interval: float) -> OcrTrack:
+COORD_DECIMALS = 1  # pixels: CRAFT's boxes are whole pixels; interpolation adds fractions no reader needs
+SCORE_DECIMALS = 2  # float32 confidences move by up to 6e-5 between CPU kernels (`EasyOcrReader`)
+
+
+def _make_track(members: list[tuple[int, Detection]], num_frames: int, interval: float) -> OcrTrack:
+    """One track from its (sampled frame, detection) members, in frame order.
+
+    Text: the most frequent reading, ties -> higher summed confidence (at SCORE_DECIMALS), then
+    the lexicographically larger text. Score: the mean confidence, rounded to SCORE_DECIMALS.
+    Boxes: linearly interpolated for every native frame between consecutive detections, the end
+    boxes held over the rest of the first and last sampling interval; coordinates rounded to
+    COORD_DECIMALS. The roundings keep only the digits that stayed put across CPU kernels (see
+    `EasyOcrReader`), so the written file does not depend on the machine's CPU model.
+    """
     counts = Counter(d.text for _, d in members)
     score_sum = Counter()
     for _, d in members:
         score_sum[d.text] += d.score
-    text = max(counts, key=lambda t: (counts[t], score_sum[t], t))
+    text = max(counts, key=lambda t: (counts[t], round(score_sum[t], SCORE_DECIMALS), t))
+
+    def rounded(quad) -> tuple[float, ...]:
+        return tuple(round(float(v), COORD_DECIMALS) for v in quad)
+
     boxes: dict[int, tuple[float, ...]] = {}
     for (fa, da), (fb, db) in zip(members, members[1:]):
         qa, qb = np.asarray(da.quad), np.asarray(db.quad)
         for f in range(fa, fb + 1):
             w = (f - fa) / (fb - fa)
-            boxes[f] = tuple(round(float(v), 2) for v in (1 - w) * qa + w * qb)
-    first, last = members[0], members[-1]
-    pad = int(np.floor(half_interval))
-    for f in range(max(0, first[0] - pad), first[0] + 1):
-        boxes.setdefault(f, tuple(round(float(v), 2) for v in first[1].quad))
-    for f in range(last[0], min(num_frames - 1, last[0] + pad) + 1):
-        boxes.setdefault(f, tuple(round(float(v), 2) for v in last[1].quad))
-    return OcrTrack(track_id=track_id, text=text, score=float(np.mean([d.score for _, d in members])),
-                    boxes=dict(sorted(boxes.items())))
+            boxes[f] = rounded((1 - w) * qa + w * qb)
+    (first, first_det), (last, last_det) = members[0], members[-1]
+    for f in range(sample_interval(first, interval, num_frames)[0], first + 1):
+        boxes.setdefault(f, rounded(first_det.quad))
+    for f in range(last, sample_interval(last, interval, num_frames)[1] + 1):
+        boxes.setdefault(f, rounded(last_det.quad))
+    score = round(float(np.mean([d.score for _, d in members])), SCORE_DECIMALS)
+    return OcrTrack(track_id="", text=text, score=score, boxes=dict(sorted(boxes.items())))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,7 +366,8 @@ def ocr_corpus(
     more frames per second than one 2-thread EasyOCR (its detector's small convolutions do not
     keep two threads busy). On CUDA one process owns the GPU and ``workers`` must be 1.
     Returns one row per entry, in entry order: video_id, domain, n_frames_read, n_detections,
-    n_dropped_nonlatin, n_tracks, seconds, status.
+    n_dropped_nonlatin, n_tracks, seconds, status. ``seconds`` (wall time) differs on every run:
+    keep it out of anything meant to reproduce (committed metrics, compared tables).
     """
     if workers < 1 or (workers > 1 and reader.gpu):
         raise ValueError(f"workers={workers}: must be >= 1, and 1 when EasyOCR runs on CUDA")
@@ -352,7 +405,7 @@ def _ocr_video(reader: EasyOcrReader, root: Path, entry: VideoEntry, out_dir: Pa
         row["n_detections"] += len(kept)
         row["n_dropped_nonlatin"] += len(dets) - len(kept)
         detections[index] = kept
-    tracks = link_tracks(detections, info.num_frames, half_interval=info.fps / (2 * ocr_fps), **link_kwargs)
+    tracks = link_tracks(detections, info.num_frames, interval=info.fps / ocr_fps, **link_kwargs)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_ocr_file(out_path, tracks)
     return row | dict(n_frames_read=len(indices), n_tracks=len(tracks), seconds=time.perf_counter() - t0,
@@ -426,3 +479,47 @@ def ocr_quality_table(root: str | Path, entries: Sequence[VideoEntry], pred_dir:
         rows.append(dict(video_id=entry.video_id, domain=entry.domain, has_gt=gt_path.is_file(),
                          has_pred=pred_path.is_file(), **ocr_quality(pred, gt)))
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# The OCR stage's outputs
+
+
+def _quality_summary(q: pd.DataFrame) -> pd.Series:
+    """Micro-averaged word recall/precision and mean CER of an `ocr_quality_table` (or a group of it)."""
+    return pd.Series({"word_recall": q.tp.sum() / max(1, q.n_gt.sum()),
+                      "word_precision": q.tp.sum() / max(1, q.n_pred.sum()),
+                      "cer": q.cer.mean(), "videos": len(q)})
+
+
+def ocr_stage(params, reader: EasyOcrReader, workers: int, splits: Sequence[str] = ("train", "test")) -> dict:
+    """The ocr stage: EasyOCR tracks for every split and what the stage reports about them.
+
+    Writes the tracks under ``<work>/ocr/easyocr/``, ``<reports>/tables/ocr_runs.csv`` (per video: frames,
+    detections, tracks, status; reproducible), ``<reports>/metrics/ocr_quality.json`` (word recall,
+    precision and CER against the corpus's ground-truth tracks: a committed metric, so nothing measured in
+    seconds goes in it) and ``<reports>/tables/ocr_timing.json`` (wall seconds and seconds per frame,
+    which vary from run to run). Returns runs, quality per video, quality per domain, overall and timing.
+    """
+    from tcd.corpus.textvr import load_split
+
+    corpus, reports = Path(params.paths.corpus), Path(params.paths.reports)
+    out_dir = Path(params.paths.work) / "ocr" / "easyocr"
+    start = time.perf_counter()
+    runs = pd.concat([ocr_corpus(corpus, load_split(corpus, split), out_dir, params.ocr.fps, reader, progress=False,
+                                 workers=workers).assign(split=split) for split in splits], ignore_index=True)
+    wall = time.perf_counter() - start   # with several workers, less than the sum of per-video seconds
+    timing = {"wall_seconds": round(wall, 1), "frames": int(runs.n_frames_read.sum()),
+              "seconds_per_frame": round(wall / max(1, int(runs.n_frames_read.sum())), 4),
+              "workers": workers, "device": "cuda" if reader.gpu else "cpu"}
+    quality = pd.concat([ocr_quality_table(corpus, load_split(corpus, split), out_dir).assign(split=split)
+                         for split in splits], ignore_index=True)
+    overall = _quality_summary(quality)
+    (reports / "tables").mkdir(parents=True, exist_ok=True)
+    (reports / "metrics").mkdir(parents=True, exist_ok=True)
+    runs.drop(columns="seconds").to_csv(reports / "tables" / "ocr_runs.csv", index=False)
+    (reports / "tables" / "ocr_timing.json").write_text(json.dumps(timing, indent=1))
+    (reports / "metrics" / "ocr_quality.json").write_text(
+        json.dumps({k: round(float(v), 4) for k, v in overall.items()}, indent=1))
+    by_domain = quality.groupby("domain")[["tp", "n_gt", "n_pred", "cer"]].apply(_quality_summary)
+    return dict(runs=runs, quality=quality, by_domain=by_domain, overall=overall, timing=timing)

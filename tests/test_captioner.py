@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from tcd.captioner import GEOMETRY_FIELDS, instance_tokens, token_reduction, window_bounds, window_captions
+from tcd.captioner import (GEOMETRY_FIELDS, instance_tokens, keys_past_end, token_reduction, window_bounds,
+                           window_captions, xi_sensitivity)
 from tcd.corpus.textvr import OcrTrack
 
 
@@ -42,9 +43,48 @@ def test_captions_membership_dedupe_and_reading_order():
     captions, mask = window_captions(tracks, 32, 8, 0.5, max_words=50)
     assert captions[:2] == ["TESCO 288 express", "express"] and mask[4]
 
-    # word cap counts words, not texts
+    # the cap counts words, not texts: "express" (8 frames x 0.9) first, then TESCO before 288 (4 frames
+    # each, a tie broken by reading order); shown in reading order
     captions, _ = window_captions(tracks, 32, 8, 1.0, max_words=2)
-    assert captions[0] == "TESCO 288"
+    assert captions[0] == "TESCO express"
+
+
+def test_a_sparse_track_reaches_the_windows_between_its_keys():
+    # Kwai-style track read at keys 3 (top of the frame) and 12 (bottom); 32 frames, 8 windows of 4
+    tracks = [track("s", "SPARSE", [3], box(10, 10, 60, 30)), track("m", "middle", range(0, 32), box(10, 50, 60, 70))]
+    tracks[0].boxes[12] = box(10, 100, 60, 120)
+    captions, mask = window_captions(tracks, 32, 8, 1.0, max_words=10)
+    assert captions[:5] == ["SPARSE middle",      # window 0 (frames 0..3) holds key 3
+                            "SPARSE middle",      # window 1 (4..7): no key inside; centre 6 is nearest key 3 (top)
+                            "middle SPARSE",      # window 2 (8..11): centre 10 is nearest key 12 (bottom)
+                            "middle SPARSE",      # window 3 (12..15) holds key 12
+                            "middle"]             # window 4 (16..19): after the track
+
+
+def test_the_word_cap_keeps_the_longest_surest_text_not_the_top_of_the_frame():
+    tracks = [
+        track("sign", "TESCO express", range(0, 2), box(10, 10, 90, 30), score=0.9),            # 2 x 0.9 = 1.8
+        track("banner", "OPEN 24 HOURS EVERY DAY", range(0, 3), box(10, 50, 200, 70), score=0.5),  # 1.5
+        track("sub", "Jason Kenny wins gold", range(0, 8), box(10, 130, 200, 150), score=0.9),  # 7.2
+    ]
+    # reading order cut at 6 words would have been "TESCO express OPEN 24 HOURS EVERY": no subtitle
+    assert window_captions(tracks, 16, 2, 1.0, max_words=6)[0][0] == "TESCO express Jason Kenny wins gold"
+    # the subtitle fills 4 of 5 words, the sign (next in importance) gets the one left, the banner none
+    assert window_captions(tracks, 16, 2, 1.0, max_words=5)[0][0] == "TESCO Jason Kenny wins gold"
+    assert window_captions(tracks, 16, 2, 1.0, max_words=3)[0][0] == "Jason Kenny wins"
+    captions, mask = window_captions(tracks, 16, 2, 1.0, max_words=0)
+    assert captions == ["", ""] and not mask.any()
+
+
+def test_keys_are_placed_by_their_share_of_the_clip_and_keys_past_the_end_are_counted():
+    # a 4 s clip: 32 frames at 8 fps, or the same clip decoded at 16 fps (64 frames, keys doubled)
+    at8 = [track("a", "GOLD", [28, 30, 34, 35]), track("b", "LATE", [40]), track("c", "EARLY", [2, 5])]
+    at16 = [track(t.track_id, t.text, [2 * k for k in t.boxes]) for t in at8]
+    captions8, mask8 = window_captions(at8, 32, 8, 1.0, max_words=10)
+    assert captions8 == ["EARLY", "EARLY", "", "", "", "", "", "GOLD"]      # LATE lies wholly past the end
+    assert window_captions(at16, 64, 8, 1.0, max_words=10)[0] == captions8
+    assert keys_past_end(at8, 32) == 3 and keys_past_end(at16, 64) == 3     # 34, 35 and 40 (x2 at 16 fps)
+    assert keys_past_end(at8, 41) == 0
 
 
 def test_tiny_windows_fall_back_to_the_frame_nearest_the_centre():
@@ -85,3 +125,12 @@ def test_instance_tokens_filter_dedupe_cap_and_geometry():
 def test_token_reduction_counts():
     tracks = [track(str(i), f"word{i} more{i}", range(8 * i, 8 * i + 4)) for i in range(4)]
     assert token_reduction(tracks, num_frames=32, n_windows=8) == (4, 8, 4)
+
+
+def test_xi_sensitivity_counts_words_and_changed_windows():
+    # 32 frames, 8 windows of 4; at xi = 0.5 window i keeps frames 4i+1, 4i+2 only
+    tracks = [track("a", "A B", [0]), track("c", "C", [5, 6]), track("d", "D E F", [11])]
+    table = xi_sensitivity([(tracks, 32), ([], 16)], [0.5, 1.0], n_windows=8, max_words=10)
+    assert table.columns.tolist() == ["xi", "words_per_caption", "nonempty_fraction", "changed_fraction"]
+    # xi = 1: "A B", "C", "D E F" and 13 empty windows of 16; xi = 0.5: only "C" is left
+    np.testing.assert_allclose(table.values, [[0.5, 1 / 16, 1 / 16, 2 / 16], [1.0, 6 / 16, 3 / 16, 0.0]])

@@ -1,6 +1,9 @@
 import json
 import math
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -19,6 +22,7 @@ from tcd.ocr import (
     ocr_frame_indices,
     ocr_quality,
     ocr_quality_table,
+    sample_interval,
 )
 from tcd.video import write_video
 
@@ -52,27 +56,29 @@ def test_ocr_frame_indices():
 # --- track linking --------------------------------------------------------------------------------
 
 def test_moving_text_with_misreads_is_one_interpolated_track():
+    # 4 fps, OCR at 0.4 fps: samples at frames 5, 15, 25, 35 of 40, each standing for 10 frames
     dets = {
-        0: [Detection("TESCO", 0.9, box(0, 10, 60, 30))],
-        10: [Detection("tesco ", 0.8, box(20, 10, 80, 30))],     # case/space variant, moved 20 px
-        20: [Detection("TESC0", 0.5, box(40, 10, 100, 30))],     # misread (1 of 5 chars)
-        30: [Detection("TESCO", 0.7, box(60, 10, 120, 30))],
+        5: [Detection("TESCO", 0.9, box(0, 10, 60, 30))],
+        15: [Detection("tesco ", 0.8, box(20, 10, 80, 30))],    # case/space variant, moved 20 px
+        25: [Detection("TESC0", 0.5, box(40, 10, 100, 30))],    # misread (1 of 5 chars)
+        35: [Detection("TESCO", 0.64, box(60, 10, 120, 30))],
     }
-    (t,) = link_tracks(dets, num_frames=40, half_interval=5)
-    assert t.text == "TESCO" and t.score == pytest.approx(0.725)
-    assert sorted(t.boxes) == list(range(0, 36))            # 0..30 plus half an interval after the end
-    assert t.boxes[5] == box(10, 10, 70, 30)                # interpolated halfway between samples
-    assert t.boxes[33] == box(60, 10, 120, 30)              # end box held
+    (t,) = link_tracks(dets, num_frames=40, interval=10)
+    assert t.text == "TESCO" and t.score == 0.71              # mean confidence
+    assert sorted(t.boxes) == list(range(0, 40))             # the four sampling intervals, nothing more
+    assert t.boxes[10] == box(10, 10, 70, 30)                # interpolated halfway between samples
+    assert t.boxes[2] == box(0, 10, 60, 30) and t.boxes[38] == box(60, 10, 120, 30)   # end boxes held
 
 
 def test_two_texts_two_tracks_and_reading_tie_break():
     dets = {
-        0: [Detection("EXPRESS", 0.6, box(0, 0, 70, 20)), Detection("GOLD", 0.9, box(0, 100, 40, 120))],
-        8: [Detection("EXPRES5", 0.9, box(2, 0, 72, 20)), Detection("GOLD", 0.8, box(0, 100, 40, 120))],
+        4: [Detection("EXPRESS", 0.6, box(0, 0, 70, 20)), Detection("GOLD", 0.9, box(0, 100, 40, 120))],
+        12: [Detection("EXPRES5", 0.9, box(2, 0, 72, 20)), Detection("GOLD", 0.8, box(0, 100, 40, 120))],
     }
-    tracks = link_tracks(dets, num_frames=16, half_interval=4)
+    tracks = link_tracks(dets, num_frames=16, interval=8)
     assert [t.text for t in tracks] == ["EXPRES5", "GOLD"]   # one reading each -> higher score wins
-    assert [(t.first_frame, t.last_frame) for t in tracks] == [(0, 12), (0, 12)]
+    assert [(t.first_frame, t.last_frame) for t in tracks] == [(0, 15), (0, 15)]
+    assert [t.track_id for t in tracks] == ["0", "1"]         # numbered top to bottom at equal first frame
 
 
 def test_same_text_far_apart_or_after_long_gap_is_not_linked():
@@ -85,10 +91,38 @@ def test_same_text_far_apart_or_after_long_gap_is_not_linked():
     assert len(link_tracks(two_gaps, num_frames=20)) == 2
 
 
-def test_single_detection_covers_half_an_interval_each_side():
-    (t,) = link_tracks({2: [Detection("GB", 0.9, box(0, 0, 10, 10))]}, num_frames=20, half_interval=5)
-    assert sorted(t.boxes) == list(range(0, 8))              # clipped at frame 0
+def test_each_sample_covers_exactly_its_own_sampling_interval():
+    # 8 fps, OCR at 1 fps: samples at frames 4, 12, 20, 28 (times 0.5, 1.5, ...)
+    samples = ocr_frame_indices(32, 8.0, 1.0).tolist()
+    assert samples == [4, 12, 20, 28]
+    assert [sample_interval(s, 8.0, 32) for s in samples] == [(0, 7), (8, 15), (16, 23), (24, 31)]
+    (t,) = link_tracks({4: [Detection("GB", 0.9, box(0, 0, 10, 10))], 12: []}, num_frames=32, interval=8.0)
+    assert sorted(t.boxes) == list(range(0, 8))              # not 0..8: frame 8 is the next sample's
+    # NTSC 30000/1001 fps at 1 fps: the first sample (frame 14) stands for frames 0..29, the next for 30..59
+    assert [sample_interval(s, 30000 / 1001, 300) for s in ocr_frame_indices(300, 30000 / 1001, 1.0)[:2]] \
+        == [(0, 29), (30, 59)]
+    assert sample_interval(3, 0.5, 10) == (3, 3)              # OCR faster than the video: its own frame
+    assert sample_interval(28, 8.0, 30) == (24, 29)           # clipped to the video
+    assert sample_interval(93, 12.5 / 3, 97) == (92, 96)      # last of 23 samples: also frame 96 (no 24th)
     assert link_tracks({}, num_frames=10) == []
+
+
+@pytest.mark.parametrize("num_frames,fps,ocr_fps", [(32, 8, 1), (100, 25, 1), (300, 30000 / 1001, 2),
+                                                    (97, 12.5, 3), (10, 5, 10), (7, 8, 1)])
+def test_sampling_intervals_tile_the_video(num_frames, fps, ocr_fps):
+    samples = ocr_frame_indices(num_frames, fps, ocr_fps)
+    spans = [sample_interval(int(s), fps / ocr_fps, num_frames) for s in samples]
+    assert all(lo <= s <= hi for s, (lo, hi) in zip(samples, spans))     # a sample lies in its interval
+    covered = [f for lo, hi in spans for f in range(lo, hi + 1)]
+    assert covered == list(range(num_frames))                             # no gap, no overlap, in order
+
+
+def test_track_scores_and_coordinates_keep_only_stable_digits():
+    dets = {0: [Detection("OPEN", 0.912345678, box(0, 0, 30, 10))],
+            3: [Detection("OPEN", 0.8, box(10, 0, 40, 10))]}
+    (t,) = link_tracks(dets, num_frames=4)
+    assert t.score == 0.86                                   # mean 0.856172839 -> two decimals
+    assert t.boxes[1] == box(3.3, 0, 33.3, 10) and t.boxes[2] == box(6.7, 0, 36.7, 10)   # thirds, one decimal
 
 
 def test_text_helpers():
@@ -178,13 +212,18 @@ def test_ocr_corpus_ok_empty_and_corrupt_videos(tmp_path, reader):
     assert quality["word_recall"].tolist()[0] == 1.0
 
 
-def test_ocr_corpus_in_two_worker_processes_gives_the_same_tracks(tmp_path, reader):
-    root = tmp_path / "TextVR"
+def three_text_videos(root):
+    """Three 2 s videos at 5 fps with one moving text each, and a corrupt one; their entries."""
     for i, word in enumerate(("TESCO 288", "OPEN 24H", "EXIT")):
         frames = np.stack([render([(word, (20 + 3 * k, 50 + 10 * i))]) for k in range(10)])
         write_video(root / f"Videos/Sports/v{i}.mp4", frames, fps=5)
     (root / "Videos/Sports/broken.mp4").write_bytes(b"not a video")
-    entries = [entry(f"v{i}") for i in range(3)] + [entry("broken")]
+    return [entry(f"v{i}") for i in range(3)] + [entry("broken")]
+
+
+def test_ocr_corpus_in_two_worker_processes_gives_the_same_track_files(tmp_path, reader):
+    root = tmp_path / "TextVR"
+    entries = three_text_videos(root)
 
     serial = ocr_corpus(root, entries, tmp_path / "serial", ocr_fps=1.0, reader=reader, progress=False)
     parallel = ocr_corpus(root, entries, tmp_path / "parallel", ocr_fps=1.0, reader=reader, progress=False, workers=2)
@@ -193,7 +232,44 @@ def test_ocr_corpus_in_two_worker_processes_gives_the_same_tracks(tmp_path, read
     pd.testing.assert_frame_equal(serial[columns], parallel[columns])   # same rows, in entry order
     assert parallel.status.tolist() == ["ok"] * 3 + [parallel.status.iloc[3]] and parallel.status.iloc[3].startswith("skipped")
     for e in entries[:3]:
-        a, b = read_ocr_file(tmp_path / "serial" / e.ocr_path), read_ocr_file(tmp_path / "parallel" / e.ocr_path)
-        assert [(t.text, sorted(t.boxes)) for t in a] == [(t.text, sorted(t.boxes)) for t in b]
+        written = (tmp_path / "serial" / e.ocr_path).read_bytes()
+        assert written == (tmp_path / "parallel" / e.ocr_path).read_bytes()   # byte for byte
+        assert read_ocr_file(tmp_path / "serial" / e.ocr_path)                # and not trivially empty
     with pytest.raises(ValueError, match="workers"):
         ocr_corpus(root, entries, tmp_path / "x", ocr_fps=1.0, reader=reader, workers=0)
+
+
+# what another CPU would run: torch's unvectorised kernels, oneDNN and MKL without AVX
+OTHER_CPU_KERNELS = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}
+
+
+def noisy_text_video(path, text, font_px, noise, seed):
+    """Small grey text in Gaussian noise, moving 3 px a frame: 10 frames at 5 fps."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(10):
+        clean = render([(text, (10 + 3 * k, 50))], font_px=font_px).astype(np.float32)
+        frames.append(np.clip(0.55 * clean + 0.45 * 128 + rng.normal(0, noise, clean.shape), 0, 255).astype(np.uint8))
+    write_video(path, np.stack(frames), fps=5)
+
+
+def test_track_files_do_not_depend_on_the_cpu_kernels(tmp_path, reader):
+    """Noisy text reads at middling confidence, where kernels matter. With EasyOCR's int8 recogniser these
+    two files differ between the two kernel sets (scores 0.87 vs 0.85 and 0.92 vs 0.93, measured); in
+    float32 they must not."""
+    root = tmp_path / "TextVR"
+    noisy_text_video(root / "Videos/Sports/a.mp4", "Call Manores before 1 pm", font_px=12, noise=15, seed=1)
+    noisy_text_video(root / "Videos/Sports/b.mp4", "EXIT 64", font_px=14, noise=25, seed=20)
+    ocr_corpus(root, [entry("a"), entry("b")], tmp_path / "here", ocr_fps=5.0, reader=reader, progress=False)
+    script = ("import sys; from pathlib import Path; from tcd.ocr import EasyOcrReader, ocr_corpus; "
+              "from tcd.corpus.textvr import VideoEntry; "
+              "entries = [VideoEntry(f'Sports/{n}', f'Sports/{n}.mp4', 'Sports', 'test', 's', f'Sports/{n}.json', "
+              "('c',), (0,), 2.0) for n in 'ab']; "
+              "ocr_corpus(Path(sys.argv[1]), entries, Path(sys.argv[2]), 5.0, EasyOcrReader(gpu=False, batch_size=4), "
+              "progress=False)")
+    env = os.environ | OTHER_CPU_KERNELS | {"OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run([sys.executable, "-c", script, str(root), str(tmp_path / "there")], env=env, check=True,
+                   cwd=Path(__file__).parent.parent, timeout=300)
+    for name, word in (("a", b"Manores"), ("b", b"EXIT")):
+        here = (tmp_path / "here/Sports" / f"{name}.json").read_bytes()
+        assert word in here and here == (tmp_path / "there/Sports" / f"{name}.json").read_bytes()

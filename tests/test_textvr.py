@@ -81,6 +81,16 @@ def test_ocr_round_trip_with_string_scores_and_keys(tmp_path):
     assert written["7"]["tracks"]["12"][8:] == [0, 0] and len(written["7"]["recommend_box"]) == 8
 
 
+def test_ocr_file_bytes_depend_only_on_the_tracks(tmp_path):
+    quad = (10.0, 20.0, 50.5, 20.0, 50.5, 30.0, 10.0, 30.0)
+    tracks = [OcrTrack("0", "OPEN 24H", 0.86, {5: quad, 4: tuple(v - 1 for v in quad)})]
+    write_ocr_file(tmp_path / "a.json", tracks)
+    assert (tmp_path / "a.json").read_text() == (
+        '{"0": {"text": "OPEN 24H", "score": 0.86, "recommend_box": [10.0, 20.0, 50.5, 20.0, 50.5, 30.0, 10.0, 30.0], '
+        '"tracks": {"4": [9.0, 19.0, 49.5, 19.0, 49.5, 29.0, 9.0, 29.0, 0, 0], '
+        '"5": [10.0, 20.0, 50.5, 20.0, 50.5, 30.0, 10.0, 30.0, 0, 0]}}}')
+
+
 def test_captions_and_targets_multi_caption():
     def entry(name, caps):
         return VideoEntry(f"Game/{name}", f"Game/{name}.mp4", "Game", "train", "s", f"Game/{name}.json",

@@ -146,7 +146,12 @@ def read_ocr_file(path: str | Path) -> list[OcrTrack]:
 
 def write_ocr_file(path: str | Path, tracks: Iterable[OcrTrack]) -> None:
     """Write tracks in the Kwai schema; recommend_box is the quad at the track's middle frame, the two
-    trailing values after each quad are 0."""
+    trailing values after each quad are 0.
+
+    Numbers are written as held (Python's shortest repr), tracks in the given order and frames in
+    increasing order, so the bytes depend only on the tracks: a producer that wants files identical
+    across machines rounds to the digits that are stable there (`tcd.ocr` does).
+    """
     out = {}
     for t in tracks:
         frames = sorted(t.boxes)
