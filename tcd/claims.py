@@ -21,6 +21,9 @@ from tcd.eval import METRIC_KEYS
 from tcd.study import DIRECTIONS
 
 
+LEXICAL = ("lexical", "lexical_gt")  # the no-learning string-match floor (tcd.lexical): EasyOCR / ground-truth tracks
+
+
 def main_comparison(metrics: dict[str, dict]) -> pd.DataFrame:
     """Table A3's shape: one row per variant, T2V and V2T mean ± sd over seeds, with the paper's TextVR
     numbers beside ours where the appendix prints them (NaN elsewhere)."""
@@ -102,7 +105,7 @@ def claims_table(main: pd.DataFrame, ablations: dict[str, pd.DataFrame], complex
     def diff(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
         return a[0] - b[0], 2.0 * float(np.hypot(a[1], b[1]))
 
-    single_seed = bool((main.seeds < 2).any())
+    single_seed = bool((main[~main.variant.isin(LEXICAL)].seeds < 2).any())  # the deterministic floor has one "seed"
     rows: list[Claim] = []
     c4c_w, star, tcd = (stat(v) for v in ("clip4clip_wocr", "starvr", "tcd"))
 
@@ -132,7 +135,7 @@ def claims_table(main: pd.DataFrame, ablations: dict[str, pd.DataFrame], complex
         ))
 
     if tcd:
-        others = [(v, stat(v)) for v in by_variant.index if v != "tcd"]
+        others = [(v, stat(v)) for v in by_variant.index if v != "tcd" and v not in LEXICAL]
         if others:
             best_name, best = max(others, key=lambda kv: kv[1][0])
             d, margin = diff(tcd, best)
@@ -143,6 +146,19 @@ def claims_table(main: pd.DataFrame, ablations: dict[str, pd.DataFrame], complex
                 verdict(d, margin, +1),
                 "TCD vs the strongest other variant of this study",
             ))
+
+    if tcd and (floor := stat("lexical")):
+        d, margin = diff(tcd, floor)
+        gt = stat("lexical_gt")
+        rows.append(Claim(
+            "TCD beats plain OCR string matching (no learning)",
+            "not reported by the paper (a reviewer's first question)",
+            f"T2V R@1: TCD {_pm(*tcd)} vs BM25 of the caption against the video's OCR words {floor[0]:.1f}"
+            + (f" ({gt[0]:.1f} on ground-truth tracks)" if gt else ""),
+            verdict(d, margin, +1),
+            "the same EasyOCR tracks feed both; BM25 is deterministic, so the margin is TCD's seed spread alone; "
+            "a learned model below this floor has not yet learned what exact string matching gives",
+        ))
 
     def row_stats(table: pd.DataFrame) -> tuple[dict[str, tuple[float, float]], bool]:
         """row -> (T2V R@1 mean, sd for the noise margin), and whether that sd is the rows' own (several
@@ -184,7 +200,11 @@ def claims_table(main: pd.DataFrame, ablations: dict[str, pd.DataFrame], complex
 
     if (window := ablations.get("window")) is not None:
         rows.append(best_row_claim(window, ("xi=1.0", "xi=1"), "ξ = 1.0 (whole windows) is best",
-                                   "T2V R@1 49.3 (ξ 0.2) … 60.4 (ξ 1.0) (Table A2)"))
+                                   "T2V R@1 49.3 (ξ 0.2) … 60.4 (ξ 1.0) (Table A2)", " (EasyOCR tracks)"))
+    if (window_gt := ablations.get("window_gt")) is not None:
+        rows.append(best_row_claim(window_gt, ("xi=1.0", "xi=1"), "ξ = 1.0 is best, on ground-truth tracks",
+                                   "T2V R@1 49.3 (ξ 0.2) … 60.4 (ξ 1.0) (Table A2, TextVR's Kwai OCR)",
+                                   " (ground-truth tracks: frame-exact time spans)"))
     if (tau := ablations.get("tau")) is not None:
         rows.append(best_row_claim(tau, ("tau=1", "tau=1.0"), "Text-condition alone works best at τ = 1 on TextVR",
                                    "T2V R@1 46.6 at τ = 1, 31–37 elsewhere (Table A5)",

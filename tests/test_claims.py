@@ -120,3 +120,23 @@ def test_best_row_claims_report_ties_in_the_claims_table():
     claim = claims_table(MAIN, {"window": window}, None).set_index("claim").loc["ξ = 1.0 (whole windows) is best"]
     # margin from TCD's seed sd 1.0 (one seed per row): 2·√2 = 2.8
     assert claim.verdict == "agrees" and "11.0 ahead of the runner-up xi=0.2: beyond the noise margin 2.8" in claim.why
+
+
+def test_string_match_floor_is_a_claim_of_its_own_and_not_a_baseline():
+    import numpy as np
+    import pandas as pd
+
+    from tcd.claims import claims_table
+
+    def row(variant, r1, sd, seeds):
+        return {"variant": variant, "seeds": seeds, "t2v_R@1": r1, "t2v_R@1_sd": sd, "v2t_R@1": r1, "v2t_R@1_sd": sd}
+
+    main = pd.DataFrame([row("clip4clip", 10.0, 1.0, 3), row("tcd", 52.0, 1.0, 3),
+                         row("lexical", 57.3, np.nan, 1), row("lexical_gt", 65.6, np.nan, 1)])
+    claims = claims_table(main, {}, None).set_index("claim")
+    floor = claims.loc["TCD beats plain OCR string matching (no learning)"]
+    # 52.0 - 57.3 = -5.3 beyond the margin 2·√(1² + 0²) = 2: TCD falls below the floor
+    assert floor.verdict == "differs" and "57.3" in floor.ours and "65.6" in floor.ours
+    best = claims.loc["TCD beats every baseline"]
+    assert "clip4clip" in best.ours and "lexical" not in best.ours   # the floor is not a learned baseline
+    assert not claims.why.str.contains("single seed").any()           # three seeds; the floor's one run is no "seed"
