@@ -81,7 +81,7 @@ viz.save(fig, reports / "figures" / "corpus_examples.png");
 cache_summaries = {}
 for split in SPLITS:
     cache_summaries[split] = build_frame_cache(corpus, load_split(corpus, split), params.frames.num_frames,
-                                               params.frames.size, frame_cache_path(params, split), progress=True)
+                                               params.frames.size, frame_cache_path(params, split))
 pd.DataFrame([{k: v for k, v in s.items() if k != "skipped"} | {"skipped": len(s["skipped"])}
               for s in cache_summaries.values()], index=list(cache_summaries))
 

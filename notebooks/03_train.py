@@ -37,7 +37,7 @@ print(f"{len(train)} videos, {len(train.captions)} captions; skipped: {train.ski
 out_dir = Path(params.paths.work) / "models" / variant
 histories, summaries = {}, []
 for seed in params.train.seeds:
-    _, histories[seed], summary = train_run(params, seed, train, out_dir / f"seed{seed}")
+    _, histories[seed], summary = train_run(params, seed, train, out_dir / f"seed{seed}", progress=False)
     summaries.append(summary)
 pd.DataFrame(summaries)
 

@@ -12,7 +12,8 @@
 #
 # | grid | paper | what changes |
 # |---|---|---|
-# | `window` | Table A2 | window scale ξ of the window-OCR captioner |
+# | `window` | Table A2 | window scale ξ of the window-OCR captioner (EasyOCR tracks) |
+# | `window_gt` | Table A2 | the same on the corpus's ground-truth tracks (frame-exact time spans) |
 # | `modules` | Table A4 | CTCD (vs plain cross-attention), co-attention, HSC |
 # | `tau` | Table A5 | τ of the text-condition, with the other modules off |
 # | `ocr_source` | — | EasyOCR tracks vs ground-truth tracks; λ of HSC |
@@ -65,6 +66,7 @@ table.round(1)
 
 # %%
 sweeps = {"window": ("windows.xi", "window scale ξ", {xi: v[0] for xi, v in paper.WINDOW_XI.items()}),
+          "window_gt": ("windows.xi", "window scale ξ", {xi: v[0] for xi, v in paper.WINDOW_XI.items()}),
           "tau": ("model.tau", "text-condition τ", {tau: v[0] for tau, v in paper.TAU_TEXTVR.items()})}
 if ablation in sweeps:
     key, label, paper_r1 = sweeps[ablation]

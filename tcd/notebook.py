@@ -12,6 +12,8 @@ which the report reads for its per-stage timings.
 from __future__ import annotations
 
 import json
+import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,20 +45,37 @@ def run_notebook(
     target = out_dir / f"{tag or name}.ipynb"
     notebook = jupytext.read(source)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    papermill.execute_notebook(
-        notebook,
-        str(target),
-        parameters=parameters or {},
-        kernel_name="python3",
-        cwd=str(cwd),
-        progress_bar=progress,
-    )
+    with _quiet_libraries():
+        papermill.execute_notebook(
+            notebook,
+            str(target),
+            parameters=parameters or {},
+            kernel_name="python3",
+            cwd=str(cwd),
+            progress_bar=progress,
+        )
     executed = nbformat.read(target, as_version=4)
     if html:
         target.with_suffix(".html").write_text(HTMLExporter().from_notebook_node(executed)[0])
     if report_html:
         Path(report_html).write_text(HTMLExporter(exclude_input=True).from_notebook_node(executed)[0])
     return target
+
+
+@contextmanager
+def _quiet_libraries():
+    """Executed notebooks are read, not watched: the kernel papermill starts inherits this environment, in
+    which transformers (through huggingface_hub's own switch) draws no weight-loading bars. Our own bars are
+    off in the notebooks (``progress=False``); papermill's cell bar stays on the terminal."""
+    before = os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS")
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("HF_HUB_DISABLE_PROGRESS_BARS")
+        else:
+            os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = before
 
 
 def available(cwd: str | Path = ".") -> list[str]:

@@ -481,3 +481,21 @@ def per_domain_bars(tables: dict[str, pd.DataFrame], metric: str = "R@1", group:
     ax.set_title(f"text→video {metric} per domain (each caption ranked against the whole gallery)", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def xi_captions_figure(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+    """What the window scale ξ does to the captions, per OCR source (`tcd.captioner.xi_sensitivity` tables):
+    left, the share of windows whose caption differs from ξ = 1.0; right, words per caption."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, table in tables.items():
+        axes[0].plot(table.xi, 100 * table.changed_fraction, marker="o", label=name)
+        axes[1].plot(table.xi, table.words_per_caption, marker="o", label=name)
+    axes[0].set_ylabel("windows whose caption changes (%)")
+    axes[1].set_ylabel("words per window caption")
+    for ax in axes:
+        ax.set_xlabel("window scale ξ")
+        ax.set_xticks(sorted({float(x) for t in tables.values() for x in t.xi}))
+        ax.legend(title="OCR tracks", fontsize=8)
+    fig.suptitle("What shrinking the windows (ξ) changes in the captions", fontsize=11)
+    fig.tight_layout()
+    return fig

@@ -95,7 +95,8 @@ def test_corrupt_video_keeps_its_column_at_the_bottom(params, tmp_path):
     assert sim.shape == (6, 6) and np.isneginf(sim[:, 0]).all() and np.isfinite(sim[:, 1:]).all()
     assert all(torch.isneginf(part[:, 0]).all() for part in out.parts.values())
     # the decodable block is exactly what scoring the model's view gives for the same captions
-    assert torch.equal(out.sim[1:, 1:], score_split(model, test).sim)
+    # (to float rounding: 6 queries instead of 5 change how the batched products are blocked)
+    assert torch.allclose(out.sim[1:, 1:], score_split(model, test).sim, rtol=0, atol=1e-6)
     ranks = text_to_video_ranks(sim, caption_video)
     assert ranks[0] == 5.0  # its caption ranks the corrupt video last: five real scores above -inf
     np.testing.assert_allclose(ranks[1:], text_to_video_ranks(sim[1:, 1:]))  # -inf never outranks a real video
