@@ -28,8 +28,8 @@ study: data  ## the whole study: every stage's notebook through papermill, via D
 test: setup  ## the test suite (CI runs exactly this)
 	$(BIN)/python -m pytest -q
 
-lab: setup  ## jupyterlab on the notebooks
-	$(BIN)/jupyter lab notebooks/
+lab: setup  ## jupyterlab on the notebooks (right-click a script -> Open With -> Notebook); as root too, like containers
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean-study:  ## remove stage outputs (DVC cache kept)
 	rm -rf artifacts reports/notebooks reports/figures reports/tables reports/report.html

@@ -1,10 +1,12 @@
-"""The ``tcd`` command.
+"""tcd: the TCD reproduction study's command line.
 
-    tcd data synth [--params params.yaml]            build the SynthTextVR corpus at paths.corpus
-    tcd notebook NAME [-p key=value ...] [--tag T]   run notebooks/NAME.ipynb through papermill (every DVC stage)
-    tcd bench complexity [--preset P] [--variants V ...] [--json]   tokens, parameters and FLOPs per variant
-    tcd bench train [--preset P] [--variants V ...] [--json]        seconds per training step (CPU or GPU)
-      (at --preset clip-b32 the default variants include starvr_paper: StarVR with TextVR's own encoders)
+  tcd data synth [--params params.yaml]               build the SynthTextVR corpus at paths.corpus
+  tcd notebook NAME [-p KEY=VALUE ...] [--tag T]      run notebooks/NAME.py through papermill (every DVC stage)
+  tcd bench complexity [--preset P] [--variants V ...] [--json]   tokens, parameters and FLOPs per variant
+  tcd bench train [--preset P] [--variants V ...] [--json]        seconds per training step (CPU or GPU)
+    (at --preset clip-b32 the default variants include starvr_paper: StarVR with TextVR's own encoders)
+
+Mistakes (an unknown notebook, params file, key or variant) end in one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -26,12 +28,37 @@ def _data_synth(args: argparse.Namespace) -> None:
 
 
 def _notebook(args: argparse.Namespace) -> None:
-    from tcd.notebook import parse_parameters, run_notebook
+    from tcd.notebook import available, parse_parameters, run_notebook
 
-    parameters = {"params_file": args.params, **parse_parameters(args.parameter)}
+    if args.name not in available():
+        raise UsageError(f"no notebook {args.name!r} in notebooks/; the notebooks are: {', '.join(available())}")
+    try:
+        parameters = {"params_file": args.params, **parse_parameters(args.parameter)}
+    except ValueError as err:
+        raise UsageError(f"{err} (write -p KEY=VALUE)") from err
+    _check_notebook_parameters(parameters)
     path = run_notebook(args.name, parameters, tag=args.tag, out_dir=args.out_dir, html=not args.no_html,
                         report_html=args.report_html)
     print(path)
+
+
+def _check_notebook_parameters(parameters: dict) -> None:
+    """The params file and the -p values the stage notebooks know (variant, ablation), checked before a kernel
+    starts: a typo fails here in one line, not minutes later inside the notebook."""
+    from tcd.config import load_params
+    from tcd.model.config import VARIANTS
+
+    params = load_params(parameters["params_file"])
+    variant, ablation = parameters.get("variant"), parameters.get("ablation")
+    if variant is not None and variant not in VARIANTS:
+        raise UsageError(f"-p variant={variant}: the variants are {', '.join(VARIANTS)}")
+    if ablation is not None and ablation not in params.ablations.grids:
+        raise UsageError(f"-p ablation={ablation}: the grids of {parameters['params_file']} are "
+                         f"{', '.join(params.ablations.grids)}")
+
+
+class UsageError(Exception):
+    """A mistake in what was asked (printed as one line, exit status 2)."""
 
 
 def _print_rows(rows: list[dict], as_json: bool) -> None:
@@ -63,23 +90,33 @@ def _bench_train(args: argparse.Namespace) -> None:
     _print_rows(rows, args.json)
 
 
+def _all_variants() -> tuple[str, ...]:
+    from tcd.model.config import VARIANTS
+
+    return (*VARIANTS, "starvr_paper")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from tcd import __version__
+
     parser = argparse.ArgumentParser(prog="tcd", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"tcd {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="corpora").add_subparsers(dest="data_command", required=True)
     synth = data.add_parser("synth", help="generate the SynthTextVR corpus (deterministic from corpus.seed)")
-    synth.add_argument("--params", default="params.yaml")
+    synth.add_argument("--params", default="params.yaml", help="the study's params file (its corpus: section)")
     synth.add_argument("--root", help="output root (default: paths.corpus from params)")
-    synth.add_argument("--quiet", action="store_true")
+    synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=_data_synth)
 
     notebook = commands.add_parser("notebook", help="run a study notebook through papermill")
-    notebook.add_argument("name", help="notebook name under notebooks/, without .ipynb")
-    notebook.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE")
-    notebook.add_argument("--params", default="params.yaml", help="passed to the notebook as params_file")
+    notebook.add_argument("name", help="notebook name under notebooks/, without .py (e.g. 03_train)")
+    notebook.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
+                          help="a value for the notebook's parameters cell (e.g. -p variant=tcd); repeatable")
+    notebook.add_argument("--params", default="params.yaml", help="the study's params file, passed as params_file")
     notebook.add_argument("--tag", help="name of the executed copy (default: the notebook name)")
-    notebook.add_argument("--out-dir", default="reports/notebooks")
+    notebook.add_argument("--out-dir", default="reports/notebooks", help="where the executed copy and its HTML go")
     notebook.add_argument("--no-html", action="store_true", help="skip the full HTML export beside the executed copy")
     notebook.add_argument("--report-html", help="also write an HTML export without code cells here")
     notebook.set_defaults(func=_notebook)
@@ -87,14 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="benchmarks that print numbers").add_subparsers(dest="bench_command", required=True)
     complexity = bench.add_parser("complexity", help="tokens, parameters and FLOPs (torch.utils.flop_counter) per variant")
     complexity.add_argument("--preset", default="tiny", choices=["tiny", "clip-b32"])
-    complexity.add_argument("--variants", nargs="+", metavar="VARIANT",
+    complexity.add_argument("--variants", nargs="+", metavar="VARIANT", choices=_all_variants(),
                             help="default: every variant, plus starvr_paper with --preset clip-b32")
     complexity.add_argument("--batch-size", type=int, default=16)
     complexity.add_argument("--json", action="store_true")
     complexity.set_defaults(func=_bench_complexity)
     train = bench.add_parser("train", help="seconds per training step (the study's own step) per variant")
     train.add_argument("--preset", default="tiny", choices=["tiny", "clip-b32"])
-    train.add_argument("--variants", nargs="+", metavar="VARIANT",
+    train.add_argument("--variants", nargs="+", metavar="VARIANT", choices=_all_variants(),
                        help="default: every variant, plus starvr_paper with --preset clip-b32")
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--num-frames", type=int, default=12)
@@ -107,9 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    from tcd.config import ParamsError
+
     args = build_parser().parse_args(argv)
-    args.func(args)
+    try:
+        args.func(args)
+    except (UsageError, ParamsError) as err:
+        print(f"tcd: error: {err}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Unknown keys and wrong types fail here, before any minute of compute is spent.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import types
@@ -162,7 +163,9 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
         return value
     if dataclasses.is_dataclass(annotation):
         return _build(annotation, value, where)
-    if annotation is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if annotation is float:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise TypeError(f"{where}: expected a number, got {value!r}")
         return float(value)
     if annotation is bool and not isinstance(value, bool):
         raise TypeError(f"{where}: expected true/false, got {value!r}")
@@ -193,14 +196,70 @@ def set_dotted(values: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
+class ParamsError(ValueError):
+    """A params file (or an override) that cannot run: the message names the file, the key and what is allowed."""
+
+
 def load_params(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None) -> Params:
-    """Read ``params.yaml`` (plus dotted ``overrides`` such as ``{"model.variant": "tcd"}``) into :class:`Params`."""
-    with open(path) as f:
-        values = yaml.safe_load(f) or {}
+    """Read ``params.yaml`` (plus dotted ``overrides`` such as ``{"model.variant": "tcd"}``) into :class:`Params`.
+
+    Everything is checked here, before any minute of compute: types, unknown keys, value ranges, every
+    variant name (``train.variants``, ``ablations.variant``) and every ablation row (its overrides applied
+    to the study's params must load too). Any problem is one :class:`ParamsError` naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"params file {path} not found: pass --params PATH (the study's is params.yaml)")
+    try:
+        with open(path) as f:
+            values = yaml.safe_load(f) or {}
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from err
     for dotted, value in (overrides or {}).items():
         if value is not None:
             set_dotted(values, dotted, value)
-    return _build(Params, values, "")
+    params = _checked(lambda: _build(Params, values, ""), path)
+    _check_variants(params, path)
+    for grid, rows in params.ablations.grids.items():
+        if not isinstance(rows, dict):
+            raise ParamsError(f"{path}: ablations.grids.{grid} must map row names to overrides, got {rows!r}")
+        for row, row_overrides in rows.items():
+            _check_row(values, params.ablations.variant, row_overrides, f"ablations.grids.{grid}.{row}", path)
+    return params
+
+
+def _checked(build, path: Path):
+    try:
+        return build()
+    except (KeyError, TypeError, ValueError) as err:
+        message = err.args[0] if err.args else str(err)
+        raise ParamsError(f"{path}: {message}") from err
+
+
+def _check_variants(params: Params, path: Path) -> None:
+    from tcd.model.config import VARIANTS
+
+    for where, variant in [("train.variants", v) for v in params.train.variants] + [("ablations.variant", params.ablations.variant)]:
+        if variant not in VARIANTS:
+            raise ParamsError(f"{path}: {where} has {variant!r}; the variants are {', '.join(VARIANTS)}")
+    _checked(lambda: model_config(params), path)
+
+
+def _check_row(values: dict, variant: str, overrides: Any, where: str, path: Path) -> None:
+    """An ablation row: dotted overrides whose result loads (validated like the study's params)."""
+    if overrides is not None and not isinstance(overrides, dict):
+        raise ParamsError(f"{path}: {where} must map dotted keys to values, got {overrides!r}")
+    row = copy.deepcopy(values)
+    for dotted, value in {"model.variant": variant, **(overrides or {})}.items():
+        try:
+            set_dotted(row, dotted, value)
+        except (AttributeError, TypeError) as err:   # a dotted key below a plain value
+            raise ParamsError(f"{path}: {where} overrides {dotted!r}, which is not a key of the params") from err
+    row["ablations"] = {**row.get("ablations", {}), "grids": {}}
+    try:
+        _check_variants(_checked(lambda: _build(Params, row, ""), path), path)
+    except ParamsError as err:
+        raise ParamsError(f"{err} (in {where})") from err
 
 
 def model_config(params: Params) -> ModelConfig:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from tcd.config import Params, load_params
+from tcd.config import Params, ParamsError, load_params
 from tcd.data import SplitData, build_captions, load_split_data
 from tcd.eval import DIRECTIONS, METRIC_KEYS, retrieval_metrics, score_gallery
 
@@ -25,7 +25,7 @@ def ablation_rows(params_file: str | Path, name: str) -> dict[str, Params]:
     (on top of ``ablations.variant``). Every row is validated here, before any training."""
     base = load_params(params_file)
     if name not in base.ablations.grids:
-        raise KeyError(f"no ablation grid {name!r} in {params_file}; known: {sorted(base.ablations.grids)}")
+        raise ParamsError(f"no ablation grid {name!r} in {params_file}; the grids are {', '.join(base.ablations.grids)}")
     rows = {}
     for row, overrides in base.ablations.grids[name].items():
         rows[row] = load_params(params_file, {"model.variant": base.ablations.variant, **(overrides or {})})

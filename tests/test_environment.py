@@ -25,21 +25,27 @@ def test_environment_yml_matches_pyproject():
 
 
 def test_params_yaml_loads_and_unknown_keys_fail(tmp_path):
-    from tcd.config import load_params
+    from tcd.config import ParamsError, load_params
 
     params = load_params(ROOT / "params.yaml")
     assert params.ocr.source in ("easyocr", "provided")
     assert params.model.variant  # resolved default
     bad = tmp_path / "params.yaml"
-    bad.write_text("train:\n  epoch: 3\n")
-    with pytest.raises(KeyError, match="epoch"):
-        load_params(bad)
-    bad.write_text("windows:\n  xi: 1.5\n")
-    with pytest.raises(ValueError, match="xi"):
-        load_params(bad)
-    bad.write_text("train:\n  epochs: three\n")
-    with pytest.raises(TypeError, match="train.epochs"):
-        load_params(bad)
+    for text, message in [
+        ("train:\n  epoch: 3\n", r"train: unknown key\(s\) \['epoch'\]"),
+        ("windows:\n  xi: 1.5\n", r"windows.xi must be in \(0, 1\], got 1.5"),
+        ("train:\n  epochs: three\n", "train.epochs: expected int, got 'three'"),
+        ("train:\n  variants: [tcdd]\n", "train.variants has 'tcdd'; the variants are clip4clip, "),
+        ("ablations:\n  variant: tcdd\n", "ablations.variant has 'tcdd'"),
+        ("ablations:\n  grids: {w: {a: {windows.xii: 0.2}}}\n", r"windows: unknown key\(s\) \['xii'\].*\(in ablations.grids.w.a\)"),
+        ("ablations:\n  variant: xpool\n  grids: {m: {a: {model.hsc: true}}}\n", "model.hsc=true applies to variant 'tcd' only"),
+        ("windows: [\n", "not valid YAML"),
+    ]:
+        bad.write_text(text)
+        with pytest.raises(ParamsError, match=f"{bad}: {message}"):
+            load_params(bad)
+    with pytest.raises(ParamsError, match="params file .*nope.yaml not found"):
+        load_params(tmp_path / "nope.yaml")
 
 
 def test_overrides_use_dotted_keys():

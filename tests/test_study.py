@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from tcd.config import ParamsError, load_params
 from tcd.eval import METRIC_KEYS
 from tcd.claims import claims_table, main_comparison, verdict
 from tcd.study import ablation_rows, main_comparison_run, mean_sd
@@ -97,15 +98,16 @@ def test_missing_variants_are_not_testable_rather_than_guessed():
 def test_ablation_rows_apply_overrides_and_validate(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump({"ablations": {"variant": "tcd", "grids": {
-        "modules": {"none": {"model.ctcd": False, "model.hsc": False}, "all": {}},
-        "broken": {"typo": {"model.tua": 1.0}}}}}))
+        "modules": {"none": {"model.ctcd": False, "model.hsc": False}, "all": {}}}}}))
     rows = ablation_rows(path, "modules")
     assert rows["none"].model.switches == {"text_condition": True, "hsc": False, "co_attention": True, "ctcd": False}
     assert rows["all"].model.variant == "tcd"
-    with pytest.raises(KeyError, match="tua"):
-        ablation_rows(path, "broken")
-    with pytest.raises(KeyError, match="no ablation grid"):
+    with pytest.raises(ParamsError, match="no ablation grid 'nope'.*the grids are modules"):
         ablation_rows(path, "nope")
+    # a broken row fails when the params load, before any grid runs
+    path.write_text(yaml.safe_dump({"ablations": {"variant": "tcd", "grids": {"broken": {"typo": {"model.tua": 1.0}}}}}))
+    with pytest.raises(ParamsError, match=r"model: unknown key\(s\) \['tua'\].*\(in ablations.grids.broken.typo\)"):
+        load_params(path)
 
 
 def test_rows_equal_to_the_main_run_reuse_its_checkpoint(tmp_path):
