@@ -57,6 +57,8 @@ viz.save(viz.corpus_overview(card), reports / "figures" / "corpus_overview.png")
 # One middle frame from a test video of each domain; green quads are the `Kwai_VideoOCR` tracks.
 
 # %%
+import textwrap
+
 test = load_split(corpus, "test")
 examples = list({e.domain: e for e in test}.values())
 images, titles, track_sets, frame_ids = [], [], [], []
@@ -67,10 +69,11 @@ for entry in examples:
     ocr_file = corpus / "Kwai_VideoOCR" / entry.ocr_path
     track_sets.append(read_ocr_file(ocr_file) if ocr_file.exists() else [])
     frame_ids.append(middle)
-    titles.append(f"{entry.domain}\n{entry.captions[0][:60]}")
+    titles.append(f"{entry.domain}\n" + textwrap.fill(textwrap.shorten(entry.captions[0], 90), 50))  # wrapped: long ones run into the neighbour's
 fig, axes = viz.frame_grid(images, titles)
 for ax, tracks, f in zip(axes.flat, track_sets, frame_ids):
     viz.draw_tracks(ax, tracks, f)
+viz.box_legend(fig, {"ground-truth text track (Kwai_VideoOCR), with its text": "lime"})
 viz.save(fig, reports / "figures" / "corpus_examples.png");
 
 # %% [markdown]

@@ -41,5 +41,19 @@ for seed in params.train.seeds:
     summaries.append(summary)
 pd.DataFrame(summaries)
 
+# %% [markdown]
+# ## The loss curves
+# One colour per seed: every step thin, the epoch means thick. A loss still falling at the last epoch
+# means the run stopped before converging (more epochs would likely lower it, and may change R@1); a flat
+# last epoch means more of the same training would add little. The line under the figure says which, from
+# the epoch means (`viz.loss_summary`).
+
 # %%
-viz.training_curves({f"{variant} seed {s}": h for s, h in histories.items()});
+runs = {(variant, s): h for s, h in histories.items()}
+viz.training_curves(runs, ncols=1);
+
+# %%
+for r in viz.loss_summary(runs).itertuples():
+    verdict = "still falling: the run stopped before converging" if r.still_falling else "flat or rising: converged, or stuck"
+    print(f"{r.variant}: mean loss {r.first_epoch:.3f} (epoch 1) → {r.last_epoch:.3f} (epoch {r.epochs}), mean of {r.seeds} seed(s); "
+          f"last epoch {r.last_change:+.1f} % against the one before, falling in {r.falling_seeds}/{r.seeds} seeds: {verdict}")

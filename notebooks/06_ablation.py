@@ -23,7 +23,6 @@ params_file = "params.yaml"  # the study's knobs; DVC tracks the sections this s
 ablation = "window"  # a key of ablations.grids in params.yaml
 
 # %%
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -56,9 +55,6 @@ table = mean_sd(runs, "row")
 (reports / "tables" / "ablations").mkdir(parents=True, exist_ok=True)
 table.to_csv(reports / "tables" / "ablations" / f"{ablation}.csv", index=False)
 runs.to_csv(reports / "tables" / "ablations" / f"{ablation}_runs.csv", index=False)
-(reports / "metrics").mkdir(parents=True, exist_ok=True)
-(reports / "metrics" / f"ablation_{ablation}.json").write_text(json.dumps(
-    {r["row"]: {"t2v_R@1": r["t2v_R@1"], "v2t_R@1": r["v2t_R@1"], "t2v_MnR": r["t2v_MnR"]} for r in table.to_dict("records")}, indent=1))
 table.round(1)
 
 # %% [markdown]
@@ -68,12 +64,20 @@ table.round(1)
 sweeps = {"window": ("windows.xi", "window scale ξ", {xi: v[0] for xi, v in paper.WINDOW_XI.items()}),
           "window_gt": ("windows.xi", "window scale ξ", {xi: v[0] for xi, v in paper.WINDOW_XI.items()}),
           "tau": ("model.tau", "text-condition τ", {tau: v[0] for tau, v in paper.TAU_TEXTVR.items()})}
+names = {"window": "window scale ξ, EasyOCR tracks", "window_gt": "window scale ξ, ground-truth tracks",
+         "tau": "τ of the text-condition, other modules off", "modules": "TCD's modules (Table A4)",
+         "ocr_source": "OCR source and λ of HSC"}
+name = names.get(ablation, ablation)
+seeds = sorted(runs.seed.unique())
+ran = f"mean of {len(seeds)} seeds ({', '.join(map(str, seeds))}); whiskers: sd" if len(seeds) > 1 else f"one seed ({seeds[0]})"
 if ablation in sweeps:
     key, label, paper_r1 = sweeps[ablation]
     runs[label] = [params.ablations.grids[ablation][row][key] for row in runs.row]
-    fig = viz.curve_figure(runs, x=label, y="t2v_R@1", paper=paper_r1, logx=ablation == "tau",
-                           title=f"T2V R@1 vs {label} (ours: mean ± sd over seeds; paper: TextVR, dashed)")
+    fig = viz.curve_figure(runs, x=label, y="t2v_R@1", paper=paper_r1, logx=ablation == "tau", ylabel="T2V R@1 (%)",
+                           paper_label="paper (TextVR)", title=f"T2V R@1 against {name}")
 else:
     long = runs.melt(id_vars=["row", "seed"], value_vars=["t2v_R@1", "v2t_R@1"], var_name="direction", value_name="R@1")
-    fig = viz.metric_bars(long, x="row", y="R@1", hue="direction", title=f"{ablation}: R@1 per row (mean ± sd over seeds)")
+    long["direction"] = long.direction.map({"t2v_R@1": "text→video", "v2t_R@1": "video→text"})
+    fig = viz.metric_bars(long, x="row", y="R@1", hue="direction", xlabel=f"grid row ({ablation})", ylabel="R@1 (%)",
+                          title=f"{name}: R@1 per row\n{ran}")
 viz.save(fig, reports / "figures" / "ablations" / f"{ablation}.png");

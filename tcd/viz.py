@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
@@ -12,12 +14,12 @@ import pandas as pd
 import seaborn as sns
 import torch
 import torch.nn.functional as F
-from matplotlib.patches import Polygon
+from matplotlib.patches import Patch, Polygon
 
 from tcd.captioner import window_bounds, window_captions
 from tcd.corpus.textvr import OcrTrack
 from tcd.model.attention import masked_softmax
-from tcd.model.hsc import hsc_loss
+from tcd.model.hsc import hsc_loss, run_intervals
 from tcd.video import segment_centers
 
 
@@ -29,8 +31,17 @@ def save(fig: plt.Figure, path: str | Path) -> Path:
     return path
 
 
+def _ink(color) -> str:
+    """Black or white, whichever reads better on ``color`` (its relative luminance)."""
+    r, g, b = mcolors.to_rgb(color)
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5 else "white"
+
+
 def draw_tracks(ax: plt.Axes, tracks: Sequence[OcrTrack], frame_idx: int, color: str = "lime", label: bool = True) -> None:
-    """Outline every track visible at ``frame_idx`` (its quad) on an image axis, with its text."""
+    """Outline every track visible at ``frame_idx`` (its quad) on an image axis, with its text on an opaque tag
+    of the box colour darkened (black or white ink, whichever reads): coloured text on a photo is illegible on
+    half of the backgrounds, and a bright outline stays visible on dark ones."""
+    tag = 0.6 * np.asarray(mcolors.to_rgb(color))
     for track in tracks:
         quad = track.boxes.get(frame_idx)
         if quad is None:
@@ -38,15 +49,26 @@ def draw_tracks(ax: plt.Axes, tracks: Sequence[OcrTrack], frame_idx: int, color:
         points = np.asarray(quad[:8], dtype=float).reshape(4, 2)
         ax.add_patch(Polygon(points, closed=True, fill=False, edgecolor=color, linewidth=1.2))
         if label:
-            ax.text(points[0, 0], points[0, 1] - 2, track.text, color=color, fontsize=6, va="bottom",
-                    bbox={"facecolor": "black", "alpha": 0.5, "pad": 0.5, "linewidth": 0})
+            ax.text(points[0, 0], points[0, 1] - 2, track.text, color=_ink(tag), fontsize=7, va="bottom",
+                    bbox={"facecolor": tag, "alpha": 0.9, "pad": 0.8, "linewidth": 0}, clip_on=True)
+
+
+def box_legend(fig: plt.Figure, entries: dict[str, str], **kwargs) -> plt.Legend:
+    """A figure legend for box outlines drawn with `draw_tracks`: label -> colour (below the panels unless
+    ``kwargs`` place it elsewhere)."""
+    handles = [Patch(facecolor="none", edgecolor=color, linewidth=2, label=name) for name, color in entries.items()]
+    kwargs = {"loc": "lower center", "bbox_to_anchor": (0.5, 1.0), "ncol": len(handles), "fontsize": 10,
+              "frameon": False} | kwargs
+    return fig.legend(handles=handles, **kwargs)
 
 
 def frame_grid(images: Sequence[np.ndarray], titles: Sequence[str], ncols: int = 4, width: float = 3.2) -> tuple[plt.Figure, np.ndarray]:
-    """Images in a grid with small titles; returns (figure, axes) so callers can draw on the axes."""
+    """Images in a grid with small titles (each row gets room for its longest, in lines); returns (figure, axes)
+    so callers can draw on the axes."""
     nrows = int(np.ceil(len(images) / ncols))
     height = width * images[0].shape[0] / images[0].shape[1]
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, (height + 0.4) * nrows), squeeze=False)
+    lines = max((t.count("\n") + 1 for t in titles), default=1)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, (height + 0.2 + 0.14 * lines) * nrows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, title in zip(axes.flat, images, titles):
@@ -69,27 +91,107 @@ def corpus_overview(card: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def training_curves(histories: dict[str, pd.DataFrame], column: str = "loss", smooth: int = 10) -> plt.Figure:
-    """Per-run training curves (rolling mean over ``smooth`` steps)."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, history in histories.items():
-        ax.plot(history["step"], history[column].rolling(smooth, min_periods=1).mean(), label=name)
-    ax.set_xlabel("step")
-    ax.set_ylabel(column)
-    ax.legend(fontsize=8)
-    ax.set_title(f"training {column} (rolling mean of {smooth} steps)")
+def _run_key(key) -> tuple[str, int]:
+    """(variant, seed) from a history key: a (variant, seed) pair, or a name ending in "s<k>" / "seed <k>"
+    (the notebooks' older keys, e.g. "tcd s0"); any other name is one run, seed 0."""
+    if isinstance(key, tuple):
+        return str(key[0]), int(key[1])
+    match = re.fullmatch(r"(.*?)\s+(?:s|seed\s*)(\d+)", str(key))
+    return (match[1], int(match[2])) if match else (str(key), 0)
+
+
+def loss_summary(histories: dict, column: str = "loss") -> pd.DataFrame:
+    """How each variant's training ended, from its per-step histories (keys as in `training_curves`).
+
+    One row per variant: seeds, epochs, the mean ``column`` over the first, the second-to-last and the last
+    epoch (each averaged over the seeds' epoch means), last_change (the last epoch's relative change, %),
+    still_falling (the last epoch below the one before it) and falling_seeds (in how many seeds it was).
+    A loss still falling at the end says more epochs would likely still lower it."""
+    rows = []
+    for key, history in histories.items():
+        variant, seed = _run_key(key)
+        for epoch, value in history.groupby("epoch")[column].mean().items():
+            rows.append({"variant": variant, "seed": seed, "epoch": int(epoch), "value": float(value)})
+    epochs = pd.DataFrame(rows)
+    out = []
+    for variant, runs in epochs.groupby("variant", sort=False):
+        per_seed = runs.pivot(index="seed", columns="epoch", values="value")
+        first, last = per_seed.columns[0], per_seed.columns[-1]
+        before = per_seed.columns[-2] if len(per_seed.columns) > 1 else first
+        mean = per_seed.mean()
+        out.append({"variant": variant, "seeds": len(per_seed), "epochs": len(per_seed.columns),
+                    "first_epoch": mean[first], "previous_epoch": mean[before], "last_epoch": mean[last],
+                    "last_change": 100 * (mean[last] - mean[before]) / mean[before],
+                    "still_falling": bool(mean[last] < mean[before]),
+                    "falling_seeds": int((per_seed[last] < per_seed[before]).sum())})
+    return pd.DataFrame(out)
+
+
+def training_curves(histories: dict, column: str = "loss", ylabel: str = "training loss (InfoNCE + λ·L_hsc for TCD)",
+                    ncols: int = 3) -> plt.Figure:
+    """One panel per variant (shared y), one colour per seed: the per-step ``column`` thin, its epoch means
+    as dots joined by a thick line (plotted at the epoch's middle step), epoch boundaries dotted; each panel
+    says its first and last epoch means and the last epoch's change (`loss_summary`).
+
+    histories: (variant, seed) -> a run's history (`tcd.train` history.csv: epoch, step, ``column``); a name
+    such as "tcd s0" is read as ("tcd", 0)."""
+    runs: dict[str, dict[int, pd.DataFrame]] = {}
+    for key, history in histories.items():
+        variant, seed = _run_key(key)
+        runs.setdefault(variant, {})[seed] = history
+    seeds = sorted({s for by_seed in runs.values() for s in by_seed})
+    colors = dict(zip(seeds, sns.color_palette("colorblind", len(seeds))))
+    summary = loss_summary(histories, column).set_index("variant")
+    ncols = min(ncols, len(runs))
+    nrows = int(np.ceil(len(runs) / ncols))
+    width = 3.4 if ncols > 1 else 6.5   # one panel (one variant) gets the width of a normal figure
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 2.6 * nrows + 0.9), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax in axes.flat[len(runs):]:
+        ax.axis("off")
+    for ax, (variant, by_seed) in zip(axes.flat, runs.items()):
+        for seed, history in sorted(by_seed.items()):
+            ax.plot(history["step"], history[column], color=colors[seed], linewidth=0.6, alpha=0.45)
+            epochs = history.groupby("epoch").agg(step=("step", "mean"), value=(column, "mean"))
+            ax.plot(epochs.step, epochs.value, color=colors[seed], marker="o", markersize=3, linewidth=1.6,
+                    label=f"seed {seed}")
+        starts = next(iter(by_seed.values())).groupby("epoch")["step"].min().iloc[1:]
+        for step in starts:
+            ax.axvline(step - 0.5, color="0.8", linestyle=":", linewidth=0.8, zorder=0)
+        row = summary.loc[variant]
+        ax.text(0.97, 0.95, f"epoch 1 → {row.epochs}: {row.first_epoch:.2f} → {row.last_epoch:.2f}\n"
+                f"last epoch {row.last_change:+.0f} %" + (" (still falling)" if row.still_falling else ""),
+                transform=ax.transAxes, ha="right", va="top", fontsize=8,
+                bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0})
+        ax.set_title(variant, fontsize=10)
+        ax.grid(alpha=0.25)
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("training loss")       # the full ``ylabel`` heads the figure: it does not fit beside a panel
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    handles += [plt.Line2D([], [], color="0.4", linewidth=0.6), plt.Line2D([], [], color="0.4", marker="o", markersize=3)]
+    labels += ["every step", "epoch mean"]
+    fig.suptitle(ylabel + " per variant; dotted: epoch boundaries", fontsize=11)
+    fig.tight_layout(rect=(0, 0.4 / fig.get_figheight(), 1, 1))
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=len(labels), fontsize=9,
+               frameon=False)
     return fig
 
 
-def metric_bars(table: pd.DataFrame, x: str, y: str, hue: str | None = None, title: str = "") -> plt.Figure:
+def metric_bars(table: pd.DataFrame, x: str, y: str, hue: str | None = None, title: str = "",
+                xlabel: str | None = None, ylabel: str | None = None) -> plt.Figure:
     """A bar chart of ``y`` per ``x`` (and ``hue``), values written inside the bars (above them they would
-    collide with the sd whiskers), the legend beside the axes (inside, it covers bars)."""
+    collide with the sd whiskers), the legend beside the axes (inside, it covers bars). Axis labels default
+    to the column names."""
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * table[x].nunique() * (table[hue].nunique() if hue else 1)) + (1.2 if hue else 0), 4))
     sns.barplot(data=table, x=x, y=y, hue=hue, ax=ax, errorbar="sd")
     for container in ax.containers:
         ax.bar_label(container, fmt="%.1f", fontsize=7, label_type="center", color="white", fontweight="bold")
     if hue:
         sns.move_legend(ax, "upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title_fontsize=8)
+    ax.set_xlabel(xlabel if xlabel is not None else x)
+    ax.set_ylabel(ylabel if ylabel is not None else y)
     ax.set_title(title)
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
@@ -105,23 +207,39 @@ def _window_colors(n: int) -> list:
     return sns.color_palette("tab10" if n <= 10 else "tab20", n)
 
 
-def _texts_caught(tracks: Sequence[OcrTrack], num_frames: int, n_windows: int, xi: float) -> list[bool]:
+def texts_caught(tracks: Sequence[OcrTrack], num_frames: int, n_windows: int, xi: float) -> list[bool]:
     """Whether each track lands in some window (the captioner's own membership rule)."""
     return [bool(window_captions([t], num_frames, n_windows, xi, max_words=10**9)[1].any()) for t in tracks]
 
 
-def _track_bars(ax: plt.Axes, tracks: Sequence[OcrTrack], y0: float, step: float = -1.0) -> list[float]:
+def _track_bars(ax: plt.Axes, tracks: Sequence[OcrTrack], y0: float, step: float = -1.0, on_bar: bool = True) -> list[float]:
     """One bar per track over its frames, frame f drawn as [f - 0.5, f + 0.5) like the sampled-frame marks at f;
-    its text on the bar; returns the bar rows."""
+    its text on the bar (``on_bar``; a short bar clips it, so callers with room name tracks elsewhere); returns
+    the bar rows."""
     rows = []
     for k, track in enumerate(tracks):
         y = y0 + k * step
         ax.broken_barh([(track.first_frame - 0.5, track.last_frame + 1 - track.first_frame)], (y - 0.3, 0.6),
                        facecolor="0.55", gid="track")
-        ax.text(track.first_frame + 0.3, y, track.text, va="center", ha="left", fontsize=7, color="white",
-                clip_on=True)
+        if on_bar:
+            ax.text(track.first_frame + 0.3, y, track.text, va="center", ha="left", fontsize=7, color="white",
+                    clip_on=True)
         rows.append(y)
     return rows
+
+
+def xi_effect(tracks: Sequence[OcrTrack], num_frames: int, n_windows: int,
+              xis: Sequence[float] = (0.2, 0.4, 0.6, 0.8, 1.0), max_words: int = 10**9) -> dict:
+    """What shrinking the windows does to one video: texts_dropped (summed over ``xis``: tracks no window
+    catches) and windows_changed (summed over ``xis``: windows whose caption differs from ξ = 1's). The
+    walkthrough picks its ξ example by these, so the figure shows ξ at work rather than a no-op."""
+    reference = window_captions(tracks, num_frames, n_windows, 1.0, max_words)[0]
+    dropped = changed = 0
+    for xi in xis:
+        captions = window_captions(tracks, num_frames, n_windows, xi, max_words)[0]
+        changed += sum(c != r for c, r in zip(captions, reference))
+        dropped += len(tracks) - sum(texts_caught(tracks, num_frames, n_windows, xi))
+    return {"texts_dropped": dropped, "windows_changed": changed}
 
 
 def window_captioner_figure(frames: np.ndarray, tracks: Sequence[OcrTrack], num_frames: int,
@@ -184,29 +302,36 @@ def window_captioner_figure(frames: np.ndarray, tracks: Sequence[OcrTrack], num_
 
 
 def window_sampling_figure(num_frames: int, n_windows: int, xis: Sequence[float] = (0.2, 0.4, 0.6, 0.8, 1.0),
-                           tracks: Sequence[OcrTrack] | None = None) -> plt.Figure:
+                           tracks: Sequence[OcrTrack] | None = None, title: str = "") -> plt.Figure:
     """Paper Fig. 4: the N windows of each ξ on the native frame axis (one row per ξ; window patches carry
     gid "window"), the sampled frames as dotted lines and, when ``tracks`` are given, their time spans as
-    bars (gid "track") with how many of them each ξ's windows catch (the captioner's membership rule)."""
+    bars (gid "track", named by their text) with how many of them each ξ's windows catch and, per track,
+    the ξ values that miss it (the captioner's membership rule)."""
     tracks = list(tracks or [])
-    fig, ax = plt.subplots(figsize=(10, 1.0 + 0.45 * (len(xis) + len(tracks))))
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.42 * (len(xis) + len(tracks))))
     colors = _window_colors(n_windows)
+    caught = {xi: texts_caught(tracks, num_frames, n_windows, xi) for xi in xis}
     for row, xi in enumerate(xis):
         for i, (start, end) in enumerate(window_bounds(num_frames, n_windows, xi)):
             ax.broken_barh([(start, end - start)], (row - 0.35, 0.7), facecolor=colors[i], alpha=0.6,
                            edgecolor="black", linewidth=0.5, gid="window")
         if tracks:
-            caught = sum(_texts_caught(tracks, num_frames, n_windows, xi))
-            ax.text(num_frames * 1.01, row, f"{caught}/{len(tracks)} texts caught", va="center", fontsize=8)
-    rows = _track_bars(ax, tracks, y0=-1.0, step=-1.0)
+            k = sum(caught[xi])
+            ax.text(num_frames * 1.01, row, f"{k}/{len(tracks)} texts caught", va="center", fontsize=9,
+                    color="black" if k == len(tracks) else "tab:red", fontweight="normal" if k == len(tracks) else "bold")
+    rows = _track_bars(ax, tracks, y0=-1.0, step=-1.0, on_bar=False)
+    for k, y in enumerate(rows):
+        missed = [f"{xi:g}" for xi in xis if not caught[xi][k]]
+        ax.text(num_frames * 1.01, y, f"missed at ξ = {', '.join(missed)}" if missed else "caught at every ξ",
+                va="center", fontsize=8, color="tab:red" if missed else "0.35")
     ax.vlines(segment_centers(num_frames, n_windows), min(rows, default=-0.5) - 0.4, len(xis) - 0.5,
               colors="black", linestyles=":", linewidth=0.8, label="sampled frames")
     ax.set_yticks(list(range(len(xis))) + rows,
-                  [f"ξ = {xi:g}" for xi in xis] + [f"track {t.track_id}" for t in tracks], fontsize=8)
+                  [f"ξ = {xi:g}" for xi in xis] + [f"“{t.text if len(t.text) <= 22 else t.text[:20].rstrip() + '…'}”" for t in tracks], fontsize=8)
     ax.set_xlim(-0.5, num_frames)
     ax.set_xlabel("native frame index", fontsize=9)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 0.0), fontsize=7, frameon=False)
-    ax.set_title(f"{n_windows} windows, each shrunk to ξΔ about its centre (Δ = {num_frames / n_windows:.2f} frames)",
+    ax.set_title(title or f"{n_windows} windows, each shrunk to ξΔ about its centre (Δ = {num_frames / n_windows:.2f} frames)",
                  fontsize=10)
     fig.tight_layout()
     return fig
@@ -238,9 +363,33 @@ def hsc_cycle(frames, ocr, frame_mask, ocr_mask, temperature: float, runs=None) 
     shown = sim[0].clone()
     shown[~fm[0]] = float("nan")
     shown[:, ~om[0]] = float("nan")
+    runs = None if runs is None else _as_tensor(runs).long().reshape(1, -1)
+    first, last = (torch.arange(v.shape[1], dtype=v.dtype),) * 2 if runs is None else (x[0] for x in run_intervals(runs))
     return dict(sim=shown.numpy(), alpha=alpha[0].numpy(), nearest=alpha[0].argmax(-1).numpy(), mu=mu[0].numpy(),
-                valid=valid.numpy(), loss=float(hsc_loss(v, o, fm, om, temperature,
-                                                          None if runs is None else _as_tensor(runs).long().reshape(1, -1))))
+                valid=valid.numpy(), run_first=first.numpy(), run_last=last.numpy(),
+                loss=float(hsc_loss(v, o, fm, om, temperature, runs)))
+
+
+def hsc_summary(cycle: dict) -> dict:
+    """The reading of one `hsc_cycle`: frames (taking part), the spread of their cosines to the windows
+    (cos_min, cos_max), distinct_windows (how many windows are someone's soft-nearest), mu_min / mu_max,
+    loss, collapse_loss (the loss had every μ_i landed on the mean valid frame index: (N² − 1)/12 for N
+    consecutive frames without caption runs) and collapsed (every μ_i within half a frame of the others:
+    the cycle carries no temporal information, whatever its loss)."""
+    valid = np.asarray(cycle["valid"], dtype=bool)
+    rows = np.flatnonzero(valid)
+    if not len(rows):
+        return dict(frames=0, cos_min=np.nan, cos_max=np.nan, distinct_windows=0, mu_min=np.nan, mu_max=np.nan,
+                    loss=cycle["loss"], collapse_loss=np.nan, collapsed=False)
+    mu = np.asarray(cycle["mu"])[rows]
+    centre = rows.mean()
+    first, last = np.asarray(cycle["run_first"])[rows], np.asarray(cycle["run_last"])[rows]
+    collapse = np.mean(np.clip(first - centre, 0, None) ** 2 + np.clip(centre - last, 0, None) ** 2)
+    sims = np.asarray(cycle["sim"])[rows]
+    return dict(frames=len(rows), cos_min=float(np.nanmin(sims)), cos_max=float(np.nanmax(sims)),
+                distinct_windows=len(set(np.asarray(cycle["nearest"])[rows].tolist())),
+                mu_min=float(mu.min()), mu_max=float(mu.max()), loss=cycle["loss"], collapse_loss=float(collapse),
+                collapsed=bool(mu.max() - mu.min() < 0.5))
 
 
 def _features(state, frame_mask, ocr_mask):
@@ -266,9 +415,11 @@ def hsc_figure(before, after, frame_mask=None, ocr_mask=None, temperature: float
     (frames, ocr) pair. Each heatmap is the frame × OCR-window cosine similarity (grey: padded frames, empty
     windows); for each frame i taking part, a white dot marks its soft-nearest window j = argmax α_i and a
     red cross the frame the cycle comes back to, μ_i, at the same window (a perfect cycle puts the cross on
-    the dot: μ_i = i). The titles give hsc_loss. The third panel plots μ_i against i.
+    the dot: μ_i = i). The titles give hsc_loss and the cosines' range (the colour scale stretches any range,
+    so a near-flat map looks contrasted). The third panel plots μ_i against i, with the collapse line: every
+    μ_i on the mean frame, the cycle that carries no temporal information (`hsc_summary`).
     """
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), gridspec_kw={"width_ratios": [1, 1, 0.9]})
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), gridspec_kw={"width_ratios": [1, 1, 0.9]})
     styles = (dict(color="tab:gray", marker="s", linestyle="--"), dict(color="tab:blue", marker="o"))
     for ax, state, label, style in zip(axes[:2], (before, after), labels, styles):
         frames, ocr, fm, om, runs = _features(state, frame_mask, ocr_mask)
@@ -286,15 +437,20 @@ def hsc_figure(before, after, frame_mask=None, ocr_mask=None, temperature: float
         ax.set_ylabel("frame i")
         ax.set_xticks(range(cycle["sim"].shape[1]))
         ax.set_yticks(range(cycle["sim"].shape[0]))
-        ax.set_title(f"{label}: L_hsc = {cycle['loss']:.2f} frames²", fontsize=10)
+        reading = hsc_summary(cycle)
+        ax.set_title(f"{label}: L_hsc = {cycle['loss']:.2f} frames²\n"
+                     f"cosines {reading['cos_min']:.3f} … {reading['cos_max']:.3f}", fontsize=10)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7, frameon=False)
         axes[2].plot(rows, mu, label=label, **style)
     n = cycle["sim"].shape[0]
     axes[2].plot([0, n - 1], [0, n - 1], linestyle="--", color="black", linewidth=0.8, label="perfect cycle")
+    if len(rows):
+        axes[2].axhline(rows.mean(), linestyle=":", color="tab:red", linewidth=1,
+                        label=f"collapse: all μ_i at the middle (L = {reading['collapse_loss']:.2f})")
     axes[2].set_xlabel("start frame i")
     axes[2].set_ylabel("cycle-back frame μ_i")
     axes[2].set_title("frame → nearest window → back to a frame", fontsize=10)
-    axes[2].legend(fontsize=8)
+    axes[2].legend(fontsize=7)
     fig.suptitle(f"HSC: soft temporal cycle between frames and OCR windows (t = {temperature:g})", fontsize=11)
     fig.tight_layout()
     return fig
@@ -362,11 +518,18 @@ def _strip(frames: np.ndarray, gap: int = 2) -> np.ndarray:
     return np.concatenate([x for f in frames for x in (f, white)][:-1], axis=1)
 
 
-def _score_text(row: dict, rank: int) -> str:
-    text = f"#{row.get('rank', rank)}  Sim {row['sim']:.2f}"
+def _digits(values: Sequence[float], least: int = 2, most: int = 4) -> int:
+    """The fewest decimals (from ``least`` to ``most``) that keep different ``values`` apart when rounded:
+    five scores that all round to 0.25 must not read as a tie."""
+    distinct = len({round(float(v), 6) for v in values})
+    return next((d for d in range(least, most + 1) if len({round(float(v), d) for v in values}) == distinct), most)
+
+
+def _score_text(row: dict, rank: int, digits: int = 2) -> str:
+    text = f"#{row.get('rank', rank)}  Sim {row['sim']:.{digits}f}"
     parts = row.get("parts") or {}
     if len(parts) > 1:
-        text += " = mean(" + ", ".join(f"{PART_NAMES.get(k, k)} {v:.2f}" for k, v in parts.items()) + ")"
+        text += " = mean(" + ", ".join(f"{PART_NAMES.get(k, k)} {v:.{digits}f}" for k, v in parts.items()) + ")"
     return text
 
 
@@ -378,6 +541,7 @@ def _retrieval_columns(query: str, columns: dict[str, list[dict]]) -> plt.Figure
     fig, axes = plt.subplots(nrows, len(columns), figsize=(width * len(columns), nrows * (width * aspect + 0.55)),
                              squeeze=False)
     for col, (name, rows) in enumerate(columns.items()):
+        digits = _digits([row["sim"] for row in rows])
         for k, ax in enumerate(axes[:, col]):
             if k >= len(rows):
                 ax.axis("off")
@@ -390,7 +554,7 @@ def _retrieval_columns(query: str, columns: dict[str, list[dict]]) -> plt.Figure
             for spine in ax.spines.values():
                 spine.set_edgecolor("tab:green" if true else "0.6")
                 spine.set_linewidth(3 if true else 0.8)
-            ax.set_title(_score_text(row, k + 1), loc="left", fontsize=8,
+            ax.set_title(_score_text(row, k + 1, digits), loc="left", fontsize=8,
                          color="tab:green" if true else "black", fontweight="bold" if true else "normal")
             ax.set_title(("✓ true video  " if true else "") + str(row.get("video_id", "")), loc="right",
                          fontsize=7, color="tab:green" if true else "0.35")
@@ -407,7 +571,7 @@ def retrieval_examples_figure(query: str, top_videos: list[dict]) -> plt.Figure:
 
     top_videos: best first, dicts with "frames" (uint8 [N, S, S, 3], e.g. from the frame cache), "sim"
     (float), optional "parts" ({"video": S_TV, "ocr": S_TO, "hybrid": S_TH}; written as Sim = mean(...) when
-    there are several), "rank" (default: position + 1), "video_id" and "is_true" (the query's own video,
+    there are several; with as many decimals as it takes to tell the shown Sims apart, 2 to 4), "rank" (default: position + 1), "video_id" and "is_true" (the query's own video,
     framed in green).
     """
     return _retrieval_columns(query, {"": top_videos})
@@ -419,12 +583,25 @@ def retrieval_examples_pair(query: str, tcd_rows: list[dict], baseline_rows: lis
     return _retrieval_columns(query, {names[0]: tcd_rows, names[1]: baseline_rows})
 
 
+def _runs_text(table: pd.DataFrame, groups: list[str]) -> str:
+    """What was run behind each point: "mean ± sd over 3 seeds", or "one run per point (seed 0)"."""
+    seeds = int(table.groupby(groups).size().max())
+    if seeds > 1:
+        return f"mean ± sd over {seeds} seeds"
+    names = sorted(table["seed"].unique()) if "seed" in table else []
+    return "one run per point" + (f" (seed {names[0]})" if len(names) == 1 else "")
+
+
 def curve_figure(table: pd.DataFrame, x: str, y: str, hue: str | None = None, paper=None, logx: bool = False,
-                 title: str = "", paper_label: str = "paper") -> plt.Figure:
+                 title: str = "", paper_label: str = "paper", xlabel: str | None = None,
+                 ylabel: str | None = None) -> plt.Figure:
     """``y`` against ``x`` (e.g. R@1 against ξ or τ), one line per ``hue``: the mean over the rows sharing an x
-    (seeds), with a ± sd band when there are several. ``paper``: {x: value} (or a Series) drawn dashed."""
+    (seeds), with a ± sd band when there are several. ``paper``: {x: value} (or a Series) drawn dashed. The
+    title ends with what was run ("mean ± sd over 3 seeds" / "one run per point (seed 0)"); axis labels
+    default to the column names."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    seeds = int(table.groupby([x] + ([hue] if hue else [])).size().max())
+    groups = [x] + ([hue] if hue else [])
+    seeds = int(table.groupby(groups).size().max())
     sns.lineplot(data=table, x=x, y=y, hue=hue, marker="o", errorbar="sd" if seeds > 1 else None, ax=ax,
                  **({} if hue else {"label": "this study"}))
     if paper is not None:
@@ -435,11 +612,12 @@ def curve_figure(table: pd.DataFrame, x: str, y: str, hue: str | None = None, pa
     values = sorted(set(table[x].tolist()) | (set(paper.index.tolist()) if paper is not None else set()))
     ax.set_xticks(values, [f"{v:g}" for v in values])
     ax.minorticks_off()
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(ylabel or y)
+    ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    suffix = f" (mean ± sd over {seeds} seeds)" if seeds > 1 else ""
-    ax.set_title((title or f"{y} vs {x}") + suffix, fontsize=10)
+    ax.set_title((title or f"{ylabel or y} vs {xlabel or x}") + f"\nthis study: {_runs_text(table, groups)}",
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -468,17 +646,34 @@ def r1_vs_flops_figure(table: pd.DataFrame, x: str = "gflops", y: str = "R@1", l
     return fig
 
 
-def per_domain_bars(tables: dict[str, pd.DataFrame], metric: str = "R@1", group: str = "group") -> plt.Figure:
-    """Per-domain text→video ``metric`` bars for several variants (name -> `tcd.eval.per_group_metrics`
-    table, or several seeds' rows: bars are means, whiskers sd)."""
-    data = pd.concat([t.assign(variant=name) for name, t in tables.items()], ignore_index=True)
-    fig, ax = plt.subplots(figsize=(max(7, 0.5 * data[group].nunique() * len(tables) + 2), 4.2))
-    sns.barplot(data=data, x=group, y=metric, hue="variant", errorbar="sd", ax=ax)
-    ax.set_xlabel("domain")
-    ax.set_ylabel(f"T2V {metric}")
-    ax.tick_params(axis="x", rotation=30)
-    ax.legend(fontsize=8, title="variant", title_fontsize=8)
-    ax.set_title(f"text→video {metric} per domain (each caption ranked against the whole gallery)", fontsize=10)
+def per_domain_bars(tables: dict[str, pd.DataFrame], metric: str = "R@1", group: str = "group",
+                    floors: Sequence[str] | None = None) -> plt.Figure:
+    """Per-domain text→video ``metric``: one bar group per domain, one bar per model (name -> its
+    `tcd.eval.per_group_metrics` table, or several seeds' rows: bars are means, whiskers sd), and the
+    ``floors`` (default: the names starting with "lexical", the study's string-match floors) as reference
+    marks across each group (gid "floor"): they are not models, and bars would make them read as ones."""
+    floors = [n for n in tables if n.startswith("lexical")] if floors is None else [n for n in floors if n in tables]
+    models = [n for n in tables if n not in floors]
+    data = pd.concat([tables[n].assign(variant=n) for n in models], ignore_index=True)
+    domains = list(dict.fromkeys(pd.concat([t[group] for t in tables.values()])))
+    fig, ax = plt.subplots(figsize=(10, 4.6))
+    sns.barplot(data=data, x=group, y=metric, hue="variant", order=domains, errorbar="sd", ax=ax,
+                palette=sns.color_palette("colorblind", len(models)), err_kws={"linewidth": 1})
+    half = 0.8 / 2
+    styles = [dict(color="black", linestyle="--"), dict(color="0.35", linestyle=":"), dict(color="tab:red", linestyle="-.")]
+    for name, style in zip(floors, styles * 3):
+        means = tables[name].groupby(group)[metric].mean()
+        for k, domain in enumerate(domains):
+            if domain in means:
+                ax.hlines(means[domain], k - half, k + half, linewidth=1.6, gid="floor", **style,
+                          label=f"{name} (string-match floor)" if k == 0 else None)
+    ax.set_xticks(range(len(domains)), [d.replace("_", " ").replace("View ", "View\n") for d in domains], fontsize=9)
+    ax.set_xlabel("")
+    ax.set_ylabel(f"T2V {metric} (%)")
+    ax.set_ylim(0, 103 if "R@" in metric else None)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, fontsize=8, frameon=False)
+    fig.suptitle(f"text→video {metric} per domain (each caption ranked against the whole test gallery)", fontsize=11)
     fig.tight_layout()
     return fig
 
