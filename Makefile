@@ -23,7 +23,7 @@ data: setup  ## build the embedded SynthTextVR corpus (deterministic) and pin it
 
 study: data  ## the whole study: every stage's notebook through papermill, via DVC
 	$(BIN)/dvc repro
-	$(BIN)/dvc metrics show
+	$(BIN)/tcd summary
 
 test: setup  ## the test suite (CI runs exactly this)
 	$(BIN)/python -m pytest -q

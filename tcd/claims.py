@@ -347,3 +347,20 @@ def cost_claims(complexity: pd.DataFrame) -> list[Claim]:
             "needs a GPU run of `tcd bench train --preset clip-b32` (its default variants include starvr_paper, StarVR "
             "with TextVR's encoders), committed as reports/bench/train_step_clip-b32.json"))
     return claims
+
+
+def changes_since(previous: dict, main: pd.DataFrame, claims: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Before -> after against an earlier run's record (``reports/history/<date>.json``): T2V R@1 per variant
+    (the earlier sd was a population sd) and the verdict of each claim, marking those that changed."""
+    now = main.set_index("variant")
+    numbers = pd.DataFrame([{"variant": v, "before": old["t2v_R@1"], "after": float(now.loc[v, "t2v_R@1"]),
+                             "after_sd": float(now.loc[v, "t2v_R@1_sd"])}
+                            for v, old in previous["main"].items() if v in now.index])
+    if len(numbers):
+        numbers["change"] = numbers.after - numbers.before
+    verdicts = claims.set_index("claim").verdict
+    rows = [{"claim": c, "before": previous["verdicts"].get(c, "—"), "after": verdicts.get(c, "—")}
+            for c in dict.fromkeys([*previous["verdicts"], *verdicts.index])]
+    table = pd.DataFrame(rows)
+    table["changed"] = table.before != table.after
+    return numbers, table

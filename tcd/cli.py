@@ -2,6 +2,7 @@
 
   tcd data synth [--params params.yaml]               build the SynthTextVR corpus at paths.corpus
   tcd notebook NAME [-p KEY=VALUE ...] [--tag T]      run notebooks/NAME.py through papermill (every DVC stage)
+  tcd summary                                         each variant's headline metrics and the claims' verdicts
   tcd bench complexity [--preset P] [--variants V ...] [--json]   tokens, parameters and FLOPs per variant
   tcd bench train [--preset P] [--variants V ...] [--json]        seconds per training step (CPU or GPU)
     (at --preset clip-b32 the default variants include starvr_paper: StarVR with TextVR's own encoders)
@@ -59,6 +60,30 @@ def _check_notebook_parameters(parameters: dict) -> None:
 
 class UsageError(Exception):
     """A mistake in what was asked (printed as one line, exit status 2)."""
+
+
+def _summary(args: argparse.Namespace) -> None:
+    """What `make study` ends with: each variant's headline metrics and the claims' verdicts, a screen long."""
+    import csv
+
+    from tcd.config import load_params
+
+    reports = Path(load_params(args.params).paths.reports)
+    files = sorted((reports / "metrics").glob("*.json"))
+    if not files:
+        raise UsageError(f"no metrics under {reports / 'metrics'}: run the study first (make study)")
+    print(f"{'variant':<16}{'T2V R@1':>14}{'V2T R@1':>14}{'T2V MnR':>9}  seeds")
+    for path in files:
+        m = json.loads(path.read_text())
+        if "t2v" not in m:
+            continue
+        pm = lambda d: f"{m[d]['R@1']:.1f}" + (f" ± {m[f'{d}_R@1_sd']:.1f}" if m.get(f"{d}_R@1_sd") is not None else "")
+        print(f"{path.stem:<16}{pm('t2v'):>14}{pm('v2t'):>14}{m['t2v']['MnR']:>9.1f}  {m['seeds']}")
+    claims = reports / "tables" / "claims.csv"
+    if claims.exists():
+        print("\nThe paper's claims (reports/report.html says why):")
+        for row in csv.DictReader(claims.open()):
+            print(f"  {row['verdict']:<15}{row['claim']}")
 
 
 def _print_rows(rows: list[dict], as_json: bool) -> None:
@@ -120,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     notebook.add_argument("--no-html", action="store_true", help="skip the full HTML export beside the executed copy")
     notebook.add_argument("--report-html", help="also write an HTML export without code cells here")
     notebook.set_defaults(func=_notebook)
+
+    summary = commands.add_parser("summary", help="each variant's headline metrics and the claims' verdicts")
+    summary.add_argument("--params", default="params.yaml", help="the study's params file (its paths: section)")
+    summary.set_defaults(func=_summary)
 
     bench = commands.add_parser("bench", help="benchmarks that print numbers").add_subparsers(dest="bench_command", required=True)
     complexity = bench.add_parser("complexity", help="tokens, parameters and FLOPs (torch.utils.flop_counter) per variant")

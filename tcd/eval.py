@@ -190,6 +190,29 @@ def metrics_document(per_seed: Mapping[int, dict], n_captions: int, n_videos: in
             "per_seed": {str(s): {d: dict(m[d]) for d in DIRECTIONS} for s, m in per_seed.items()}}
 
 
+def headline(doc: dict) -> dict:
+    """What ``dvc metrics show`` lists for a variant: both directions' means, R@1's sample sd, the number of seeds
+    and of undecodable test videos. The same keys for every variant, so the metrics table stays one row per
+    variant and a screen wide; everything else is in the evaluation detail file."""
+    return {**{d: doc[d] for d in DIRECTIONS},
+            **{f"{d}_R@1_sd": doc["std"][d]["R@1"] for d in DIRECTIONS},
+            "seeds": len(doc["seeds"]), "undecodable_videos": doc["undecodable_videos"]}
+
+
+def write_metrics(reports: str | Path, variant: str, doc: dict) -> None:
+    """A variant's evaluation: the whole :func:`metrics_document` (sd of every metric, each seed's numbers) to
+    ``<reports>/tables/evaluation/<variant>.json`` and its :func:`headline` to ``<reports>/metrics/<variant>.json``."""
+    reports = Path(reports)
+    for folder, content in (("tables/evaluation", doc), ("metrics", headline(doc))):
+        (reports / folder).mkdir(parents=True, exist_ok=True)
+        (reports / folder / f"{variant}.json").write_text(json.dumps(content, indent=1))
+
+
+def read_evaluation(reports: str | Path, variant: str) -> dict:
+    """The document :func:`write_metrics` wrote for ``variant`` (what tcd.claims and the report read)."""
+    return json.loads((Path(reports) / "tables" / "evaluation" / f"{variant}.json").read_text())
+
+
 def _save_scores(scores_dir: Path, seed: int, out, caption_video: np.ndarray, data) -> None:
     """``seed<k>.npz`` (sim, parts, caption -> column, video ids, which columns were scored) and the bare
     float32 captions x videos matrix ``sim_seed<k>.npy`` that a leaderboard export reads (-inf: undecodable)."""
@@ -204,7 +227,7 @@ def evaluate_variant(params, variant: str) -> dict:
     """Score every seed's checkpoint of ``variant`` on the whole test gallery and write the evaluate stage's outputs.
 
     Reads ``<work>/models/<variant>/seed<k>/model.pt`` for each of ``train.seeds``; writes ``<work>/scores/<variant>/``
-    ``seed<k>.npz`` and ``sim_seed<k>.npy``, ``<reports>/metrics/<variant>.json`` (:func:`metrics_document`) and
+    ``seed<k>.npz`` and ``sim_seed<k>.npy``, the metrics (:func:`write_metrics`) and
     ``<reports>/tables/per_domain/<variant>.csv`` (T2V per domain against the whole gallery, mean over seeds).
     Returns what the notebook shows: ``metrics`` (the document); tables ``summary`` (mean and sd per direction),
     ``per_seed`` and ``per_domain``; ``skipped`` (video id, reason) for the videos scored -inf.
@@ -226,8 +249,7 @@ def evaluate_variant(params, variant: str) -> dict:
         per_seed[seed] = retrieval_metrics(out.sim.numpy(), caption_video)
         domain_tables.append(per_group_metrics(out.sim.numpy(), caption_video, domains).assign(seed=seed))
     doc = metrics_document(per_seed, len(caption_video), len(domains), len(test.skipped))
-    (reports / "metrics").mkdir(parents=True, exist_ok=True)
-    (reports / "metrics" / f"{variant}.json").write_text(json.dumps(doc, indent=1))
+    write_metrics(reports, variant, doc)
     per_domain = pd.concat(domain_tables).groupby("group", sort=True)[["n_captions", *METRIC_KEYS]].mean().reset_index()
     (reports / "tables" / "per_domain").mkdir(parents=True, exist_ok=True)
     per_domain.to_csv(reports / "tables" / "per_domain" / f"{variant}.csv", index=False)

@@ -14,7 +14,6 @@ so they also pull the average length avgL down.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from tcd.corpus.textvr import OcrTrack, VideoEntry, captions_and_targets, load_split, read_ocr_file
-from tcd.eval import DIRECTIONS, metrics_document, per_group_metrics, retrieval_metrics
+from tcd.eval import DIRECTIONS, metrics_document, per_group_metrics, retrieval_metrics, write_metrics
 from tcd.ocr import text_words
 
 VARIANT = "lexical"
@@ -206,7 +205,7 @@ def validation_videos(entries: Sequence[VideoEntry], fraction: float, seed: int)
 def evaluate_lexical(params, fuzzy: float | None = None, variant: str = VARIANT) -> dict:
     """Score the test gallery by string match and write the outputs a model's evaluation writes.
 
-    ``<reports>/metrics/<variant>.json`` (:func:`tcd.eval.metrics_document`, one "seed" 0: BM25 has
+    the metrics (:func:`tcd.eval.write_metrics` of :func:`tcd.eval.metrics_document`, one "seed" 0: BM25 has
     no randomness, so its sd is null), ``<reports>/tables/per_domain/<variant>.csv`` and
     ``<work>/scores/<variant>/sim_seed0.npy`` plus ``seed0.npz`` (every column scored). No video is
     undecodable here: string matching reads no frame. Returns what the notebook shows, with the keys
@@ -216,8 +215,7 @@ def evaluate_lexical(params, fuzzy: float | None = None, variant: str = VARIANT)
     work, reports = Path(params.paths.work), Path(params.paths.reports)
     per_seed = {0: retrieval_metrics(sim, caption_video)}
     doc = metrics_document(per_seed, len(caption_video), len(video_ids), undecodable_videos=0)
-    (reports / "metrics").mkdir(parents=True, exist_ok=True)
-    (reports / "metrics" / f"{variant}.json").write_text(json.dumps(doc, indent=1))
+    write_metrics(reports, variant, doc)
     per_domain = per_group_metrics(sim, caption_video, domains)
     (reports / "tables" / "per_domain").mkdir(parents=True, exist_ok=True)
     per_domain.to_csv(reports / "tables" / "per_domain" / f"{variant}.csv", index=False)

@@ -58,7 +58,8 @@ def run_notebook(
     if html:
         target.with_suffix(".html").write_text(HTMLExporter().from_notebook_node(executed)[0])
     if report_html:
-        Path(report_html).write_text(HTMLExporter(exclude_input=True).from_notebook_node(executed)[0])
+        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+        Path(report_html).write_text(exporter.from_notebook_node(executed)[0])
     return target
 
 
@@ -98,3 +99,29 @@ def parse_parameters(items: list[str]) -> dict[str, Any]:
             raise ValueError(f"parameter {item!r} is not key=value")
         out[key] = yaml.safe_load(value)
     return out
+
+
+def run_provenance(cwd: str | Path = ".") -> dict[str, str]:
+    """What a report states about the run that made it: UTC date, git commit (with "+ changes" when the
+    tree differs from it), machine, and the versions of the packages that decide the numbers."""
+    import datetime
+    import importlib.metadata
+    import platform
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown (not a git checkout)"
+    if git("status", "--porcelain", "--untracked-files=no", "--", "tcd", "notebooks", "params.yaml", "dvc.yaml"):
+        commit += " + uncommitted changes"
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    packages = ("torch", "transformers", "easyocr", "numpy", "pandas", "dvc", "papermill", "bm25s")
+    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in packages)
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit,
+            "machine": f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+                       f"Python {platform.python_version()}", "packages": versions}

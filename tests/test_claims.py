@@ -140,3 +140,22 @@ def test_string_match_floor_is_a_claim_of_its_own_and_not_a_baseline():
     best = claims.loc["TCD beats every baseline"]
     assert "clip4clip" in best.ours and "lexical" not in best.ours   # the floor is not a learned baseline
     assert not claims.why.str.contains("single seed").any()           # three seeds; the floor's one run is no "seed"
+
+
+def test_changes_since_an_earlier_run_mark_changed_verdicts_and_numbers():
+    import pandas as pd
+
+    from tcd.claims import changes_since
+
+    previous = {"main": {"tcd": {"t2v_R@1": 52.08}, "gone": {"t2v_R@1": 1.0}},
+                "verdicts": {"A": "agrees", "B": "differs"}}
+    main = pd.DataFrame([{"variant": "tcd", "t2v_R@1": 50.0, "t2v_R@1_sd": 2.0}])
+    claims = pd.DataFrame([{"claim": "A", "verdict": "agrees"}, {"claim": "B", "verdict": "inconclusive"},
+                           {"claim": "C", "verdict": "differs"}])
+    numbers, verdicts = changes_since(previous, main, claims)
+    assert numbers.to_dict("records") == [{"variant": "tcd", "before": 52.08, "after": 50.0, "after_sd": 2.0,
+                                           "change": pytest.approx(-2.08)}]
+    assert verdicts.to_dict("records") == [
+        {"claim": "A", "before": "agrees", "after": "agrees", "changed": False},
+        {"claim": "B", "before": "differs", "after": "inconclusive", "changed": True},
+        {"claim": "C", "before": "—", "after": "differs", "changed": True}]   # a new claim

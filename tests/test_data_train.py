@@ -11,7 +11,7 @@ import yaml
 from tcd.config import load_params, model_config
 from tcd.corpus.synth import SynthConfig, generate
 from tcd.data import SPLITS, build_captions, captions_path, frame_cache_path, load_split_data
-from tcd.eval import evaluate_variant, retrieval_metrics, score_gallery, score_split, text_to_video_ranks, video_to_text_ranks
+from tcd.eval import evaluate_variant, headline, read_evaluation, retrieval_metrics, score_gallery, score_split, text_to_video_ranks, video_to_text_ranks
 from tcd.model import build_model, load_model
 from tcd.train import epoch_batches, train_model
 from tcd.video import build_frame_cache
@@ -112,7 +112,8 @@ def test_evaluate_variant_writes_the_whole_gallery(params, tmp_path):
         model_dir.mkdir(parents=True)
         build_model(model_config(local)).save(model_dir / "model.pt")
     shown = evaluate_variant(local, "tcd")
-    doc = json.loads((tmp_path / "reports" / "metrics" / "tcd.json").read_text())
+    doc = read_evaluation(tmp_path / "reports", "tcd")
+    assert json.loads((tmp_path / "reports" / "metrics" / "tcd.json").read_text()) == headline(doc)
     assert doc == shown["metrics"] and (doc["n_videos"], doc["n_captions"], doc["undecodable_videos"]) == (6, 6, 1)
     assert shown["skipped"][0][0] == victim.video_id
     scores = tmp_path / "artifacts" / "scores" / "tcd"

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from tcd.eval import (metrics_document, per_group_metrics, retrieval_metrics, seed_sd, text_to_video_ranks,
+from tcd.eval import (headline, metrics_document, per_group_metrics, retrieval_metrics, seed_sd, text_to_video_ranks,
                       video_to_text_ranks)
 
 
@@ -125,3 +125,14 @@ def test_one_seed_has_no_sd_and_writes_null():
     assert doc["t2v"]["R@1"] == 40.0 and doc["std"]["t2v"]["R@1"] is None
     text = json.dumps(doc)
     assert "NaN" not in text and json.loads(text)["std"]["v2t"]["MdR"] is None and json.loads(text)["seeds"] == [5]
+
+
+def test_headline_metrics_keep_the_same_few_keys_for_every_variant():
+    doc = metrics_document({0: per_seed_metrics(10.0), 1: per_seed_metrics(20.0)}, n_captions=7, n_videos=6,
+                           undecodable_videos=1)
+    top = headline(doc)
+    assert list(top) == ["t2v", "v2t", "t2v_R@1_sd", "v2t_R@1_sd", "seeds", "undecodable_videos"]
+    assert top["t2v"] == doc["t2v"] and top["t2v_R@1_sd"] == pytest.approx(abs(10.0 - 20.0) / np.sqrt(2))
+    assert (top["seeds"], top["undecodable_videos"]) == (2, 1)
+    flat = [f"{k}.{m}" if isinstance(v, dict) else k for k, v in top.items() for m in (v if isinstance(v, dict) else [0])]
+    assert len(flat) == 14   # the columns `dvc metrics show` prints for a variant

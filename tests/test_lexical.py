@@ -1,6 +1,5 @@
 """The OCR string-match floor: BM25 numbers computed by hand, fuzzy misreads, fusion, the validation carve-out."""
 
-import json
 import math
 
 import numpy as np
@@ -10,7 +9,7 @@ import yaml
 
 from tcd.config import load_params
 from tcd.corpus.textvr import OcrTrack, VideoEntry, write_annotations, write_ocr_file
-from tcd.eval import retrieval_metrics
+from tcd.eval import read_evaluation, retrieval_metrics
 from tcd.lexical import (bm25_scores, choose_fusion_weight, evaluate_lexical, fuse, fusion_curve, lexical_similarity,
                          validation_videos, video_documents, zscore_rows)
 
@@ -165,7 +164,7 @@ def test_lexical_similarity_lines_up_with_the_gallery(tiny_corpus):
 
 def test_evaluate_lexical_writes_a_models_outputs(tiny_corpus, tmp_path):
     shown = evaluate_lexical(tiny_corpus)
-    doc = json.loads((tmp_path / "reports" / "metrics" / "lexical.json").read_text())
+    doc = read_evaluation(tmp_path / "reports", "lexical")
     assert doc == shown["metrics"] and (doc["n_captions"], doc["n_videos"], doc["undecodable_videos"]) == (3, 3, 0)
     assert doc["seeds"] == [0] and doc["std"]["t2v"]["R@1"] is None
     assert doc["t2v"]["R@1"] == pytest.approx(200 / 3) and doc["t2v"]["MnR"] == pytest.approx(4 / 3)
