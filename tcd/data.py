@@ -19,7 +19,7 @@ import numpy as np
 
 from tcd.captioner import instance_tokens, keys_past_end, window_captions
 from tcd.config import Params
-from tcd.corpus.textvr import VideoEntry, load_split, read_ocr_file
+from tcd.corpus.textvr import VideoEntry, captions_and_targets, load_split, read_ocr_file
 from tcd.video import load_frame_cache, probe
 
 SPLITS = ("train", "test")
@@ -122,11 +122,7 @@ class SplitData:
     def gallery_captions(self) -> tuple[list[str], np.ndarray]:
         """Every caption of every gallery video, in file order, and its video's gallery column: the evaluation's
         queries (a skipped video's captions are text, so they are still asked)."""
-        captions, columns = [], []
-        for column, entry in enumerate(self.gallery or self.entries):
-            captions.extend(entry.captions)
-            columns.extend([column] * len(entry.captions))
-        return captions, np.asarray(columns, dtype=np.int64)
+        return captions_and_targets(self.gallery or self.entries)
 
     @property
     def max_words(self) -> int:
