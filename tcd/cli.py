@@ -5,6 +5,7 @@
   tcd summary                                         each variant's headline metrics and the claims' verdicts
   tcd bench complexity [--preset P] [--variants V ...] [--json]   tokens, parameters and FLOPs per variant
   tcd bench train [--preset P] [--variants V ...] [--json]        seconds per training step (CPU or GPU)
+  tcd bench score [--n 2727] [--variant tcd] [--json]             seconds to score N captions x N videos
     (at --preset clip-b32 the default variants include starvr_paper: StarVR with TextVR's own encoders)
 
 Mistakes (an unknown notebook, params file, key or variant) end in one line on stderr and exit status 2.
@@ -121,6 +122,13 @@ def _all_variants() -> tuple[str, ...]:
     return (*VARIANTS, "starvr_paper")
 
 
+def _bench_score(args: argparse.Namespace) -> None:
+    from tcd.complexity import score_bench
+
+    row = score_bench(args.n, args.variant, args.preset, args.num_frames, args.device)
+    _print_rows([row], args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tcd import __version__
 
@@ -170,6 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--finetune-text", action="store_true", help="train the text tower too (model.freeze_text: false)")
     train.add_argument("--json", action="store_true")
     train.set_defaults(func=_bench_train)
+    score = bench.add_parser("score", help="seconds to score N captions x N videos (all pairs, as the evaluate stage)")
+    score.add_argument("--n", type=int, default=2727, help="captions = videos (TextVR's test split: 2727)")
+    score.add_argument("--variant", default="tcd", choices=_all_variants()[:-1])
+    score.add_argument("--preset", default="tiny", choices=["tiny", "clip-b32"])
+    score.add_argument("--num-frames", type=int, default=12)
+    score.add_argument("--device", help="cuda or cpu (default: cuda when present)")
+    score.add_argument("--json", action="store_true")
+    score.set_defaults(func=_bench_score)
     return parser
 
 

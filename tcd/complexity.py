@@ -34,7 +34,7 @@ from tcd.model import VARIANTS, ModelConfig, build_model
 from tcd.model.encoders import TextEncoder
 from tcd.model.family import RetrievalModel
 from tcd.model.starvr import FIELDS as STARVR_PAPER_FIELDS, DistilBertTower, SpaceTimeTransformer, build_starvr_paper
-from tcd.train import cosine_with_warmup, make_optimizer, train_step
+from tcd.train import autocast_dtype, cosine_with_warmup, make_optimizer, train_step
 
 # Realistic strings (token counts matter, not content; the text memo is off, so repeats are counted).
 QUERY = "the gold medalist from the cycling sports branch is jason kenny ."   # a TextVR-style caption
@@ -58,8 +58,9 @@ def build_bench_model(variant: str, preset: str, num_frames: int, ocr_words: int
         model = build_starvr_paper(max_words=max(ocr_words, 1),
                                    **{k: v for k, v in overrides.items() if k in STARVR_PAPER_FIELDS})
         return model, dict(num_frames=model.cfg.video_frames, video_tokens=1, ocr_tokens=ocr_words)
+    # FLOPs and step times do not depend on the weights: a benchmark may build CLIP at random (it says so in `encoders`)
     cfg = ModelConfig(variant=variant, preset=preset, num_frames=num_frames, max_instance_words=max(ocr_words, 1),
-                      **{k: v for k, v in overrides.items() if k in MODEL_FIELDS})
+                      **{"allow_random_weights": True, **{k: v for k, v in overrides.items() if k in MODEL_FIELDS}})
     ocr_kind = cfg.parts["ocr"]
     return build_model(cfg), dict(num_frames=num_frames, video_tokens=1 if ocr_kind == "instances" else num_frames,
                                   ocr_tokens={"none": 0, "windows": num_frames, "instances": ocr_words}[ocr_kind])
@@ -139,9 +140,10 @@ def _device_name(device: torch.device) -> str:
 
 def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int = 12, ocr_words: int = 200,
                      variants: tuple[str, ...] = VARIANTS, steps: int = 10, warmup: int = 3,
-                     device: str | None = None, seed: int = 0, **overrides) -> list[dict]:
+                     device: str | None = None, seed: int = 0, precision: str = "auto", **overrides) -> list[dict]:
     """One row per variant: wall-clock seconds of one training step at `batch_size` (median of `steps` timed
-    steps after `warmup` untimed ones), videos per second, and peak GPU memory.
+    steps after `warmup` untimed ones), videos per second, and peak GPU memory. `precision` as `train.precision`
+    (auto: bf16 autocast on CUDA, fp32 on the CPU).
 
     The step is the study's own (`tcd.train.train_step`: InfoNCE (+ HSC), backward, clipping, AdamW, schedule)
     on `synthetic_batch` inputs with random frames. Text towers run on every string (memo off, as in a first
@@ -158,6 +160,7 @@ def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int
         model = model.to(device).train()
         memo_off(model)
         optimizer = make_optimizer(model, train_cfg)
+        dtype = autocast_dtype(precision, device)
         scheduler = cosine_with_warmup(optimizer, train_cfg.warmup_steps, warmup + steps)
         batch = synthetic_batch(model, batch_size, shape["num_frames"], ocr_words, device)
         batch["frames"] = torch.randn(batch["frames"].shape, generator=torch.Generator().manual_seed(seed)).to(device)
@@ -167,14 +170,16 @@ def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int
         for step in range(warmup + steps):
             sync()
             start = time.perf_counter()
-            train_step(model, optimizer, scheduler, batch, train_cfg.grad_clip)
+            train_step(model, optimizer, scheduler, batch, train_cfg.grad_clip, dtype)
             sync()
             if step >= warmup:
                 seconds.append(time.perf_counter() - start)
         step_seconds = statistics.median(seconds)
         rows.append(dict(
             variant=variant, preset=preset, device=_device_name(device), batch_size=batch_size,
-            num_frames=shape["num_frames"], ocr_tokens=shape["ocr_tokens"], freeze_text=model.cfg.freeze_text, steps=steps,
+            num_frames=shape["num_frames"], ocr_tokens=shape["ocr_tokens"], freeze_text=getattr(model.cfg, "freeze_text_resolved", model.cfg.freeze_text),
+            precision="bf16" if dtype is not None else "fp32", steps=steps,
+            encoders=" / ".join(f"{k}: {v}" for k, v in getattr(model, "encoder_info", {}).items()) or "random init",
             step_seconds=round(step_seconds, 4), step_seconds_min=round(min(seconds), 4),
             step_seconds_max=round(max(seconds), 4), videos_per_s=round(batch_size / step_seconds, 1),
             peak_memory_gb=round(torch.cuda.max_memory_allocated(device) / 2**30, 2) if device.type == "cuda" else None,
@@ -183,3 +188,40 @@ def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int
         if device.type == "cuda":
             torch.cuda.empty_cache()
     return rows
+
+
+def score_bench(n: int = 2727, variant: str = "tcd", preset: str = "tiny", num_frames: int = 12,
+                device: str | None = None, query_chunk: int = 256, video_chunk: int = 256, seed: int = 0,
+                encode_batch: int = 64) -> dict:
+    """Seconds to score ``n`` captions against ``n`` videos as the evaluate stage does (TextVR's test split:
+    2,727 x 2,727): the videos encoded once (query-independent state), the captions encoded, then
+    `tcd.scoring.score_all_pairs`, each timed apart (random frames and weights: the time does not depend on them;
+    the captions are distinct strings, so a frozen text tower runs on each once)."""
+    from tcd.model import VideoState
+    from tcd.scoring import score_all_pairs
+
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    torch.manual_seed(seed)
+    model, _ = build_bench_model(variant, preset, num_frames, 1)
+    model = model.to(device).eval()
+    generator = torch.Generator().manual_seed(seed)
+    times, states = {}, []
+    with torch.no_grad():
+        sync(); start = time.perf_counter()
+        for first in range(0, n, encode_batch):
+            v = min(encode_batch, n - first)
+            batch = synthetic_batch(model, v, num_frames, 1, device)
+            batch["frames"] = torch.randn(batch["frames"].shape, generator=generator).to(device)
+            states.append(model.encode_videos(batch))
+        videos = VideoState.cat(states)
+        sync(); times["encode_videos_seconds"] = time.perf_counter() - start
+        start = time.perf_counter()
+        queries = model.encode_queries([f"{QUERY} ({i})" for i in range(n)])
+        sync(); times["encode_queries_seconds"] = time.perf_counter() - start
+        start = time.perf_counter()
+        score_all_pairs(model, queries, videos, query_chunk, video_chunk)
+        sync(); times["score_seconds"] = time.perf_counter() - start
+    return dict(variant=variant, preset=preset, device=_device_name(device), n=n, num_frames=num_frames,
+                **{k: round(v, 3) for k, v in times.items()},
+                pairs_per_s=round(n * n / times["score_seconds"]))

@@ -99,15 +99,18 @@ class TrainConfig:
     epochs: int = 6
     batch_size: int = 32
     lr: float = 1e-3
-    text_lr: float = 1e-5  # used only when the text tower is fine-tuned (model.freeze_text: false)
+    pretrained_lr: float = 1e-6  # loaded towers (CLIP, a fine-tuned text tower); X-Pool's 1e-6 for CLIP (CLIP4Clip: 1e-7)
     weight_decay: float = 0.05
     warmup_steps: int = 20
     grad_clip: float = 1.0
     threads: int = 0  # torch CPU threads; 0 = all cores
+    precision: str = "auto"  # auto: bf16 autocast (+ TF32) on CUDA, fp32 on the CPU (bit-reproducible); or bf16 | fp32
 
     def __post_init__(self) -> None:
         if self.batch_size < 2:
             raise ValueError("train.batch_size must be >= 2 (InfoNCE needs in-batch negatives)")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"train.precision={self.precision!r}: expected auto, bf16 or fp32")
 
 
 @dataclass(frozen=True)

@@ -56,24 +56,35 @@ def epoch_batches(data: SplitData, batch_size: int, rng: np.random.Generator) ->
 
 
 def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW; a fine-tuned pretrained text tower gets its own small learning rate."""
-    decay, no_decay, text = [], [], []
+    """AdamW with parameter groups: pretrained towers (a loaded CLIP vision backbone, fine-tuned pretrained text
+    towers) at ``train.pretrained_lr``, the new layers at ``train.lr`` (a pretrained CLIP at lr 1e-3 would be
+    destroyed); weight decay only on matrices, never on norms, biases, embeddings, clue tokens or the logit
+    scale. Fused AdamW when every parameter is on CUDA."""
+    pretrained = _pretrained_prefixes(model)
+    groups: dict[tuple[bool, bool], list] = {}
     for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        if name.startswith(("text.tower.", "ocr_text.tower.")):
-            text.append(p)
-        elif p.ndim < 2 or "logit_scale" in name or "embedding" in name or "clue" in name:
-            no_decay.append(p)
-        else:
-            decay.append(p)
-    groups = [
-        {"params": decay, "weight_decay": cfg.weight_decay, "lr": cfg.lr},
-        {"params": no_decay, "weight_decay": 0.0, "lr": cfg.lr},
-    ]
-    if text:
-        groups.append({"params": text, "weight_decay": cfg.weight_decay, "lr": cfg.text_lr})
-    return torch.optim.AdamW(groups)
+        if p.requires_grad:
+            no_decay = p.ndim < 2 or "logit_scale" in name or "embedding" in name or "clue" in name
+            groups.setdefault((name.startswith(pretrained), not no_decay), []).append(p)
+    params = [{"params": ps, "lr": cfg.pretrained_lr if is_pretrained else cfg.lr,
+               "weight_decay": cfg.weight_decay if decays else 0.0}
+              for (is_pretrained, decays), ps in sorted(groups.items(), key=lambda kv: (kv[0][0], not kv[0][1]))]
+    fused = all(p.is_cuda for group in params for p in group["params"])
+    return torch.optim.AdamW(params, fused=fused or None)
+
+
+def _pretrained_prefixes(model) -> tuple[str, ...]:
+    """Parameter-name prefixes of the towers that carry loaded weights (RetrievalModel's names)."""
+    vision = getattr(model, "vision", None)
+    prefixes = []
+    if getattr(vision, "pretrained", False):
+        prefixes.append("vision.backbone.")
+        if vision.pretrained_projection:
+            prefixes.append("vision.projection.")
+    for name in ("text", "ocr_text"):
+        if getattr(getattr(getattr(model, name, None), "tower", None), "pretrained", False):
+            prefixes.append(f"{name}.tower.")
+    return tuple(prefixes)
 
 
 def cosine_with_warmup(optimizer, warmup_steps: int, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
@@ -86,10 +97,23 @@ def cosine_with_warmup(optimizer, warmup_steps: int, total_steps: int) -> torch.
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def train_step(model, optimizer, scheduler, batch: dict, grad_clip: float):
-    """One optimisation step on a model batch: loss, backward, clipped gradients, optimiser and schedule step.
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of ``train.precision`` on ``device``: bf16 for "bf16", and for "auto" on CUDA (where
+    TF32 matmuls are switched on too); None (plain fp32) otherwise, so CPU runs stay bit-reproducible."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        if device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        return torch.bfloat16
+    return None
+
+
+def train_step(model, optimizer, scheduler, batch: dict, grad_clip: float, dtype: torch.dtype | None):
+    """One optimisation step on a model batch: loss (under bf16 autocast when ``dtype`` says so, see
+    `autocast_dtype`), backward, clipped gradients, optimiser and schedule step.
     Returns (loss, the model's logs, gradient norm before clipping)."""
-    loss, logs = model.training_loss(batch)
+    device = next(model.parameters()).device
+    with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        loss, logs = model.training_loss(batch)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
@@ -121,6 +145,7 @@ def train_model(
     rng = np.random.default_rng(seed)
     steps_per_epoch = len(epoch_batches(data, cfg.batch_size, np.random.default_rng(0)))
     optimizer = make_optimizer(model, cfg)
+    dtype = autocast_dtype(cfg.precision, next(model.parameters()).device)
     scheduler = cosine_with_warmup(optimizer, cfg.warmup_steps, cfg.epochs * steps_per_epoch)
     history: list[dict] = []
     start_epoch = 0
@@ -140,7 +165,7 @@ def train_model(
         for rows, queries in bar:
             t0 = time.perf_counter()
             loss, logs, grad_norm = train_step(model, optimizer, scheduler,
-                                               to_model_batch(model, data.batch(rows, queries)), cfg.grad_clip)
+                                               to_model_batch(model, data.batch(rows, queries)), cfg.grad_clip, dtype)
             history.append(
                 {
                     "epoch": epoch,

@@ -22,8 +22,9 @@ VARIANT_PARTS = {
 
 # Preset defaults, used wherever the config leaves a field as None.
 PRESET_DEFAULTS = {
-    "tiny": dict(vision=None, text=None, image_size=64, embed_dim=256),
-    "clip-b32": dict(vision="openai/clip-vit-base-patch32", text=None, image_size=224, embed_dim=512),
+    # clip-b32 fine-tunes its text tower, as the baselines the paper compares with do; tiny keeps MiniLM frozen
+    "tiny": dict(vision=None, text=None, image_size=64, embed_dim=256, freeze_text=True),
+    "clip-b32": dict(vision="openai/clip-vit-base-patch32", text=None, image_size=224, embed_dim=512, freeze_text=False),
 }
 
 
@@ -51,7 +52,8 @@ class ModelConfig:
     vision_heads: int = 4
     vision_patch: int = 16
     # text towers
-    freeze_text: bool = True           # frozen tower: features of each distinct string computed once, memoised
+    freeze_text: bool | None = None    # None -> preset default; frozen: each distinct string's features computed once
+    allow_random_weights: bool = False # clip-b32 without its weights on disk: an error, unless this (benchmarks) is true
     shared_ocr_encoder: bool = True    # OCR captions / words through the query's text encoder (False: a second copy)
     query_max_tokens: int = 32
     ocr_max_tokens: int = 64
@@ -87,7 +89,9 @@ class ModelConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"model.{name}={value!r}: expected a positive integer")
-        for name in ("freeze_text", "shared_ocr_encoder", "learn_logit_scale"):
+        if self.freeze_text is not None and not isinstance(self.freeze_text, bool):
+            raise ValueError(f"model.freeze_text={self.freeze_text!r}: expected true, false or null")
+        for name in ("shared_ocr_encoder", "learn_logit_scale", "allow_random_weights"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"model.{name}={getattr(self, name)!r}: expected true or false")
         for name in ("tau", "hsc_temperature", "logit_scale_init"):
@@ -132,6 +136,10 @@ class ModelConfig:
     @property
     def embed_dim_resolved(self) -> int:
         return self.embed_dim or PRESET_DEFAULTS[self.preset]["embed_dim"]
+
+    @property
+    def freeze_text_resolved(self) -> bool:
+        return PRESET_DEFAULTS[self.preset]["freeze_text"] if self.freeze_text is None else self.freeze_text
 
     @property
     def vision_resolved(self) -> str | None:

@@ -1,9 +1,9 @@
 """Encoders: the video tower (a CLIP vision transformer, frame-level features), the text towers (queries,
 OCR captions, OCR words), and the baselines' query-independent heads (CLIP4Clip seqTransf, StarVR fusion).
 
-Nothing here downloads: pretrained weights load with local_files_only=True. The `clip-b32` preset falls
-back to a randomly initialised ViT-B/32 CLIP (with a loud warning) when `openai/clip-vit-base-patch32` is
-not on disk.
+Nothing here downloads: pretrained weights load with local_files_only=True. The `clip-b32` preset without
+`openai/clip-vit-base-patch32` on disk is an error naming what to install or pass; with
+`model.allow_random_weights: true` (the benchmarks) it is a randomly initialised ViT-B/32 CLIP, said loudly.
 """
 from __future__ import annotations
 
@@ -133,15 +133,21 @@ def _model_type_or_clip(name: str) -> str:
     return "clip" if name == CLIP_B32 else _model_type(name)
 
 
-def load_clip(name: str) -> tuple[CLIPModel, object, bool]:
-    """(CLIPModel, tokenizer, pretrained?). For the ViT-B/32 name without local weights: the same architecture,
-    randomly initialised, with all-MiniLM-L6-v2's WordPiece tokenizer (CLIP's BPE files are absent too)."""
+def load_clip(name: str, allow_random_weights: bool = False) -> tuple[CLIPModel, object, bool]:
+    """(CLIPModel, tokenizer, pretrained?). Missing weights are an error naming what to install or pass; only
+    with ``allow_random_weights`` (benchmarks: FLOPs and step times do not depend on the weights) does the
+    ViT-B/32 name give the same architecture randomly initialised, with all-MiniLM-L6-v2's WordPiece tokenizer
+    (CLIP's BPE files are absent too), said loudly."""
     try:
         model = CLIPModel.from_pretrained(name, local_files_only=True)
         return model, AutoTokenizer.from_pretrained(name, local_files_only=True), True
     except OSError:
-        if name != CLIP_B32:
-            raise FileNotFoundError(f"CLIP model {name!r} is not available locally (nothing is downloaded)")
+        if name != CLIP_B32 or not allow_random_weights:
+            raise FileNotFoundError(
+                f"CLIP weights {name!r} are not on this machine and nothing is downloaded at run time: put "
+                f"{CLIP_B32} in the Hugging Face cache (HF_HOME, e.g. `huggingface-cli download {CLIP_B32}` on a "
+                f"machine with internet) or set model.vision (and model.text) to a local folder holding it; "
+                f"model.allow_random_weights: true builds it with random weights (benchmarks only)") from None
     message = (f"{CLIP_B32} weights are not on this machine: building the ViT-B/32 CLIP architecture with RANDOM "
                f"weights (and a WordPiece tokenizer). Results are NOT comparable with the paper; only shapes, "
                f"parameter counts and FLOPs are.")
@@ -155,11 +161,14 @@ def load_clip(name: str) -> tuple[CLIPModel, object, bool]:
 
 
 class VisionEncoder(nn.Module):
-    """CLIP vision transformer on every frame: frames [B, N, 3, S, S] -> frame features [B, N, D]."""
+    """CLIP vision transformer on every frame: frames [B, N, 3, S, S] -> frame features [B, N, D].
+    ``pretrained``: the backbone carries loaded weights (trained at ``train.pretrained_lr``); so does the
+    projection when it is CLIP's own (``pretrained_projection``)."""
 
     def __init__(self, backbone: nn.Module, projection: nn.Linear):
         super().__init__()
         self.backbone, self.projection = backbone, projection
+        self.pretrained, self.pretrained_projection = False, False
 
     def forward(self, frames: Tensor) -> Tensor:
         pooled = self.backbone(pixel_values=frames.flatten(0, 1)).pooler_output
@@ -177,19 +186,22 @@ def build_encoders(cfg: ModelConfig) -> tuple[VisionEncoder, TextEncoder, TextEn
                                 hidden_size=cfg.vision_width, num_hidden_layers=cfg.vision_layers,
                                 num_attention_heads=cfg.vision_heads, intermediate_size=4 * cfg.vision_width)
         vision = VisionEncoder(CLIPVisionModel(vcfg), nn.Linear(cfg.vision_width, dim, bias=False))
+        vision.pretrained = False
         info["vision"] = "tiny ViT from scratch"
     else:
         kind = _model_type_or_clip(vision_name)
         if kind == "clip":
-            clip, clip_tokenizer, pretrained = load_clip(vision_name)
+            clip, clip_tokenizer, pretrained = load_clip(vision_name, cfg.allow_random_weights)
             clip_pretrained = pretrained
             projection = clip.visual_projection
             if projection.out_features != dim:
                 projection = nn.Linear(projection.in_features, dim, bias=False)
             vision = VisionEncoder(clip.vision_model, projection)
+            vision.pretrained, vision.pretrained_projection = pretrained, pretrained and projection is clip.visual_projection
         elif kind == "clip_vision_model":
             backbone = CLIPVisionModel.from_pretrained(vision_name, local_files_only=True)
             vision, pretrained = VisionEncoder(backbone, nn.Linear(backbone.config.hidden_size, dim, bias=False)), True
+            vision.pretrained = True
         else:
             raise ValueError(f"model.vision={vision_name!r} is a {kind!r} model; a CLIP vision transformer is expected")
         info["vision"] = f"{vision_name} ({'pretrained' if pretrained else 'RANDOM init'})"
@@ -204,7 +216,7 @@ def build_encoders(cfg: ModelConfig) -> tuple[VisionEncoder, TextEncoder, TextEn
                 raise ValueError("model.text=null with a non-CLIP model.vision: name a text model in model.text")
             source = name or vision_name
             model, tokenizer, pretrained = (clip, clip_tokenizer, clip_pretrained) \
-                if source == vision_name and clip is not None and not copy else load_clip(source)
+                if source == vision_name and clip is not None and not copy else load_clip(source, cfg.allow_random_weights)
             info["text"] = f"CLIP text tower of {source} ({'pretrained' if pretrained else 'RANDOM init'})"
             return TextTower(model.text_model, tokenizer, "eos", model.text_projection, pretrained, source)
         info["text"] = f"{name} (mean pooling)"
@@ -212,9 +224,9 @@ def build_encoders(cfg: ModelConfig) -> tuple[VisionEncoder, TextEncoder, TextEn
                          AutoTokenizer.from_pretrained(name, local_files_only=True), "mean", source=name)
 
     max_tokens = {"query": cfg.query_max_tokens, "ocr": cfg.ocr_max_tokens}
-    text = ocr = TextEncoder(text_tower(copy=False), dim, cfg.freeze_text, max_tokens)
+    text = ocr = TextEncoder(text_tower(copy=False), dim, cfg.freeze_text_resolved, max_tokens)
     if not cfg.shared_ocr_encoder and cfg.parts["ocr"] != "none":
-        ocr = TextEncoder(text_tower(copy=True), dim, cfg.freeze_text, max_tokens)
+        ocr = TextEncoder(text_tower(copy=True), dim, cfg.freeze_text_resolved, max_tokens)
     return vision, text, ocr, info
 
 
