@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from matplotlib.patches import Patch, Polygon
 
-from tcd.captioner import window_bounds, window_captions
+from tcd.captioner import window_bounds, window_captions, xi_sensitivity
 from tcd.corpus.textvr import OcrTrack
 from tcd.model.attention import masked_softmax
 from tcd.model.hsc import hsc_loss, run_intervals
@@ -233,13 +233,9 @@ def xi_effect(tracks: Sequence[OcrTrack], num_frames: int, n_windows: int,
     """What shrinking the windows does to one video: texts_dropped (summed over ``xis``: tracks no window
     catches) and windows_changed (summed over ``xis``: windows whose caption differs from ξ = 1's). The
     walkthrough picks its ξ example by these, so the figure shows ξ at work rather than a no-op."""
-    reference = window_captions(tracks, num_frames, n_windows, 1.0, max_words)[0]
-    dropped = changed = 0
-    for xi in xis:
-        captions = window_captions(tracks, num_frames, n_windows, xi, max_words)[0]
-        changed += sum(c != r for c, r in zip(captions, reference))
-        dropped += len(tracks) - sum(texts_caught(tracks, num_frames, n_windows, xi))
-    return {"texts_dropped": dropped, "windows_changed": changed}
+    changed = xi_sensitivity([(tracks, num_frames)], xis, n_windows, max_words).changed_fraction
+    dropped = sum(len(tracks) - sum(texts_caught(tracks, num_frames, n_windows, xi)) for xi in xis)
+    return {"texts_dropped": dropped, "windows_changed": int(round(float(changed.sum()) * n_windows))}
 
 
 def window_captioner_figure(frames: np.ndarray, tracks: Sequence[OcrTrack], num_frames: int,
