@@ -4,8 +4,8 @@
   tcd notebook NAME [-p KEY=VALUE ...] [--tag T]      run notebooks/NAME.py through papermill (every DVC stage)
   tcd summary                                         each variant's headline metrics and the claims' verdicts
   tcd bench complexity [--preset P] [--variants V ...] [--json]   tokens, parameters and FLOPs per variant
-  tcd bench train [--preset P] [--variants V ...] [--json]        seconds per training step (CPU or GPU)
-  tcd bench score [--n 2727] [--variant tcd] [--json]             seconds to score N captions x N videos
+  tcd bench train [--preset P] [--variants V ...] [--anchor] [--json]  seconds, FLOPs, MFU per training step
+  tcd bench score [--n 2727 | --sizes 1000,2727] [--json]          seconds to score N captions x N videos
     (at --preset clip-b32 the default variants include starvr_paper: StarVR with TextVR's own encoders)
 
 Mistakes (an unknown notebook, params file, key or variant) end in one line on stderr and exit status 2.
@@ -110,9 +110,16 @@ def _bench_complexity(args: argparse.Namespace) -> None:
 def _bench_train(args: argparse.Namespace) -> None:
     from tcd.complexity import train_step_table
 
+    import torch
+
+    from tcd.complexity import run_anchor
+
     rows = train_step_table(args.preset, batch_size=args.batch_size, num_frames=args.num_frames,
                             variants=_bench_variants(args), steps=args.steps, warmup=args.warmup,
                             device=args.device, freeze_text=not args.finetune_text)
+    if args.anchor:   # the anchor's numbers beside ours, from the same process
+        device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        rows.append(dict(variant="anchor", **run_anchor(device, args.anchor_script, args.batch_size)))
     _print_rows(rows, args.json)
 
 
@@ -123,10 +130,13 @@ def _all_variants() -> tuple[str, ...]:
 
 
 def _bench_score(args: argparse.Namespace) -> None:
-    from tcd.complexity import score_bench
+    from tcd.complexity import score_curve
 
-    row = score_bench(args.n, args.variant, args.preset, args.num_frames, args.device)
-    _print_rows([row], args.json)
+    sizes = [int(n) for n in args.sizes.split(",")] if args.sizes else [args.n]
+    rows = score_curve(sizes, args.device, variant=args.variant, preset=args.preset, num_frames=args.num_frames,
+                       query_chunk=args.query_chunk, video_chunk=args.video_chunk, repeats=args.repeats,
+                       warmup=args.warmup, precision=args.precision)
+    _print_rows(rows, args.json)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     train.add_argument("--device", help="cuda or cpu (default: cuda when present)")
     train.add_argument("--finetune-text", action="store_true", help="train the text tower too (model.freeze_text: false)")
+    train.add_argument("--anchor", action="store_true", help="also run ../shared/bench/gpu_clip_anchor.py here (CUDA only)")
+    train.add_argument("--anchor-script", help="path of the anchor script (default: shared/bench/gpu_clip_anchor.py)")
     train.add_argument("--json", action="store_true")
     train.set_defaults(func=_bench_train)
     score = bench.add_parser("score", help="seconds to score N captions x N videos (all pairs, as the evaluate stage)")
@@ -184,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--preset", default="tiny", choices=["tiny", "clip-b32"])
     score.add_argument("--num-frames", type=int, default=12)
     score.add_argument("--device", help="cuda or cpu (default: cuda when present)")
+    score.add_argument("--sizes", help="comma-separated N values, a scaling curve (e.g. 1000,2727,5000)")
+    score.add_argument("--query-chunk", type=int, default=0, help="queries per block; 0 = from free memory")
+    score.add_argument("--video-chunk", type=int, default=0, help="videos per block; 0 = from free memory")
+    score.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="bf16 autocast (CUDA only)")
+    score.add_argument("--repeats", type=int, default=3, help="timed repeats (the median is reported)")
+    score.add_argument("--warmup", type=int, default=1, help="untimed repeats first")
     score.add_argument("--json", action="store_true")
     score.set_defaults(func=_bench_score)
     return parser

@@ -138,6 +138,70 @@ def _device_name(device: torch.device) -> str:
     return f"cpu ({torch.get_num_threads()} threads)"
 
 
+def matmul_peak(device: torch.device | str, dtype: torch.dtype | None = None, n: int | None = None,
+                repeats: int = 5) -> dict:
+    """Achieved FLOP/s of an n x n matmul on ``device`` (median of ``repeats`` after one warm-up): the ceiling MFU
+    is measured against, in the same run. bf16 (n = 8192) on CUDA, fp32 (n = 1024) on the CPU by default."""
+    device = torch.device(device)
+    dtype = dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
+    n = n or (8192 if device.type == "cuda" else 1024)
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    seconds = timed(lambda: a @ b, device, repeats, warmup=1)
+    return dict(dtype=str(dtype).removeprefix("torch."), n=n, flops_per_s=2 * n ** 3 / statistics.median(seconds))
+
+
+def timed(fn, device: torch.device, repeats: int, warmup: int) -> list[float]:
+    """Seconds of each of ``repeats`` calls of ``fn`` after ``warmup`` untimed ones (CUDA synchronised)."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    seconds = []
+    for i in range(warmup + repeats):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        if i >= warmup:
+            seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def count_flops(fn) -> int:
+    """FLOPs of one call of ``fn`` (torch.utils.flop_counter, attention as plain matmuls, see `count_forward`)."""
+    counter = FlopCounterMode(display=False)
+    with counter, sdpa_kernel(SDPBackend.MATH):
+        fn()
+    return counter.get_total_flops()
+
+
+def run_anchor(device: torch.device, script: str | None = None, batch_size: int = 64) -> dict:
+    """../shared/bench/gpu_clip_anchor.py (plain HF CLIP, the issue's anchor) run in this process; its JSON, or a
+    note saying why it was skipped (it needs CUDA)."""
+    import contextlib
+    import io
+    import json
+    import runpy
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    candidates = [Path(script)] if script else [root / "shared/bench/gpu_clip_anchor.py",
+                                                root.parent / "shared/bench/gpu_clip_anchor.py"]
+    path = next((c for c in candidates if c.is_file()), None)
+    if path is None:
+        return dict(skipped=f"anchor script not found (looked at {', '.join(map(str, candidates))})")
+    if device.type != "cuda":
+        return dict(skipped=f"{path.name} needs CUDA; this run is on {device.type}", script=str(path),
+                    device=_device_name(device))
+    out, argv = io.StringIO(), sys.argv
+    try:
+        sys.argv = [str(path), str(batch_size)]
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(str(path), run_name="__main__")
+    finally:
+        sys.argv = argv
+    return dict(script=str(path), **json.loads(out.getvalue()))
+
+
 def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int = 12, ocr_words: int = 200,
                      variants: tuple[str, ...] = VARIANTS, steps: int = 10, warmup: int = 3,
                      device: str | None = None, seed: int = 0, precision: str = "auto", **overrides) -> list[dict]:
@@ -153,6 +217,7 @@ def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     train_cfg = TrainConfig()
+    peak = matmul_peak(device, repeats=3)
     rows = []
     for variant in variants:
         torch.manual_seed(seed)
@@ -175,6 +240,7 @@ def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int
             if step >= warmup:
                 seconds.append(time.perf_counter() - start)
         step_seconds = statistics.median(seconds)
+        flops = count_flops(lambda: train_step(model, optimizer, scheduler, batch, train_cfg.grad_clip, dtype))
         rows.append(dict(
             variant=variant, preset=preset, device=_device_name(device), batch_size=batch_size,
             num_frames=shape["num_frames"], ocr_tokens=shape["ocr_tokens"], freeze_text=getattr(model.cfg, "freeze_text_resolved", model.cfg.freeze_text),
@@ -183,6 +249,7 @@ def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int
             step_seconds=round(step_seconds, 4), step_seconds_min=round(min(seconds), 4),
             step_seconds_max=round(max(seconds), 4), videos_per_s=round(batch_size / step_seconds, 1),
             peak_memory_gb=round(torch.cuda.max_memory_allocated(device) / 2**30, 2) if device.type == "cuda" else None,
+            warmup=warmup, **_mfu(flops, step_seconds, peak),
         ))
         del model, optimizer, scheduler, batch
         if device.type == "cuda":
@@ -190,18 +257,29 @@ def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int
     return rows
 
 
+def _mfu(flops: int, seconds: float, peak: dict) -> dict:
+    """FLOPs of one timed call, achieved FLOP/s and their fraction of the matmul peak measured in the same run."""
+    return dict(flops=flops, achieved_tflops=round(flops / seconds / 1e12, 4),
+                peak_tflops=round(peak["flops_per_s"] / 1e12, 4), peak_dtype=peak["dtype"],
+                mfu=round(flops / seconds / peak["flops_per_s"], 4))
+
+
 def score_bench(n: int = 2727, variant: str = "tcd", preset: str = "tiny", num_frames: int = 12,
                 device: str | None = None, query_chunk: int = 256, video_chunk: int = 256, seed: int = 0,
-                encode_batch: int = 64) -> dict:
+                encode_batch: int = 64, repeats: int = 3, warmup: int = 1, precision: str = "fp32",
+                peak: dict | None = None) -> dict:
     """Seconds to score ``n`` captions against ``n`` videos as the evaluate stage does (TextVR's test split:
     2,727 x 2,727): the videos encoded once (query-independent state), the captions encoded, then
-    `tcd.scoring.score_all_pairs`, each timed apart (random frames and weights: the time does not depend on them;
-    the captions are distinct strings, so a frozen text tower runs on each once)."""
+    `tcd.scoring.score_all_pairs` (median of ``repeats`` after ``warmup``; chunks of 0 = from free memory;
+    ``precision`` bf16 on CUDA), each timed apart (random frames and weights: the time does not depend on them;
+    the captions are distinct strings, so a frozen text tower runs on each once). FLOPs and MFU of the scoring
+    against ``peak`` (`matmul_peak`, measured here when not given)."""
     from tcd.model import VideoState
     from tcd.scoring import score_all_pairs
 
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    peak = peak or matmul_peak(device, repeats=3)
     torch.manual_seed(seed)
     model, _ = build_bench_model(variant, preset, num_frames, 1)
     model = model.to(device).eval()
@@ -219,9 +297,17 @@ def score_bench(n: int = 2727, variant: str = "tcd", preset: str = "tiny", num_f
         start = time.perf_counter()
         queries = model.encode_queries([f"{QUERY} ({i})" for i in range(n)])
         sync(); times["encode_queries_seconds"] = time.perf_counter() - start
-        start = time.perf_counter()
-        score_all_pairs(model, queries, videos, query_chunk, video_chunk)
-        sync(); times["score_seconds"] = time.perf_counter() - start
+        score = lambda: score_all_pairs(model, queries, videos, query_chunk, video_chunk, precision=precision)
+        times["score_seconds"] = statistics.median(timed(score, device, repeats, warmup))
+        flops = count_flops(score)
     return dict(variant=variant, preset=preset, device=_device_name(device), n=n, num_frames=num_frames,
+                query_chunk=query_chunk, video_chunk=video_chunk, precision=precision, repeats=repeats, warmup=warmup,
                 **{k: round(v, 3) for k, v in times.items()},
-                pairs_per_s=round(n * n / times["score_seconds"]))
+                pairs_per_s=round(n * n / times["score_seconds"]), **_mfu(flops, times["score_seconds"], peak))
+
+
+def score_curve(sizes: list[int], device: str | None = None, **kwargs) -> list[dict]:
+    """`score_bench` at each size (a scaling curve), against one matmul peak measured first."""
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    peak = matmul_peak(device, repeats=3)
+    return [score_bench(n, device=str(device), peak=peak, **kwargs) for n in sizes]

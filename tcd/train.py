@@ -1,10 +1,12 @@
-"""The training loop shared by every variant: one caption per video per epoch, in-batch negatives.
+"""The training loop shared by every variant: one caption per video per epoch (or every caption pair, see
+``train.epoch``), in-batch negatives; the losses are read from the device every ``train.log_every`` steps.
 
 Checkpoints: ``out_dir/model.pt`` (the final model, loadable with :func:`tcd.model.load_model`),
-``out_dir/last.pt`` (model + optimiser + scheduler + RNG state after each epoch, so a killed run
-resumes where it stopped and ends with the same weights), ``out_dir/history.csv`` (one row per
-step). Seams for later: ``device`` (CUDA when present), AMP and DDP plug in around :func:`train_step`
-(the step ``tcd bench train`` times).
+``out_dir/last.pt`` (model + optimiser + scheduler + RNG state after each epoch, loadable with
+``weights_only=True``, so a killed run resumes where it stopped and ends with the same weights),
+``out_dir/history.csv`` (one row per step; on CUDA ``videos_per_s`` times the launch, not the kernels).
+Seams for later: ``device`` (CUDA when present), AMP and DDP plug in around :func:`train_step` (the step
+``tcd bench train`` times).
 """
 
 from __future__ import annotations
@@ -39,9 +41,17 @@ def to_model_batch(model, batch: dict) -> dict:
     return out
 
 
-def epoch_batches(data: SplitData, batch_size: int, rng: np.random.Generator) -> list[tuple[np.ndarray, list[str]]]:
-    """Shuffle videos, pick one of each video's captions at random, cut into batches (last partial batch
-    kept when it still has >= 2 videos, since InfoNCE needs negatives)."""
+def epoch_batches(data: SplitData, batch_size: int, rng: np.random.Generator,
+                  epoch: str = "videos") -> list[tuple[np.ndarray, list[str]]]:
+    """One epoch's batches of (video rows, their queries), as ``train.epoch`` says (last partial batch kept when it
+    still has >= 2 videos, since InfoNCE needs negatives).
+
+    videos: shuffle videos, pick one of each video's captions at random, cut into batches.
+    pairs: every (caption, video) pair once, shuffled, packed by `pair_batches` so no batch holds a video twice."""
+    if epoch == "pairs":
+        order = rng.permutation(len(data.captions))
+        rows = np.asarray(data.caption_video)
+        return [(rows[b], [data.captions[i] for i in b]) for b in pair_batches(rows, order, batch_size) if len(b) >= 2]
     by_video: list[list[str]] = [[] for _ in range(len(data))]
     for caption, row in zip(data.captions, data.caption_video):
         by_video[row].append(caption)
@@ -52,6 +62,27 @@ def epoch_batches(data: SplitData, batch_size: int, rng: np.random.Generator) ->
         rows = order[start : start + batch_size]
         if len(rows) >= 2:
             batches.append((rows, queries[start : start + batch_size]))
+    return batches
+
+
+def pair_batches(pair_video: np.ndarray, order: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Cut the pairs in ``order`` into batches of distinct videos (a repeated video would be its own false
+    negative in InfoNCE): each batch takes the first pending pairs whose video it lacks; the skipped pairs stay
+    pending, first in line for the next batch. Returns arrays of pair indices, every pair exactly once."""
+    pending, batches = list(order), []
+    while pending:
+        batch, seen, skipped = [], set(), []
+        for j, i in enumerate(pending):
+            if pair_video[i] in seen:
+                skipped.append(i)
+                continue
+            batch.append(i)
+            seen.add(pair_video[i])
+            if len(batch) == batch_size:
+                skipped.extend(pending[j + 1:])
+                break
+        batches.append(np.asarray(batch, dtype=np.int64))
+        pending = skipped
     return batches
 
 
@@ -107,19 +138,49 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
-def train_step(model, optimizer, scheduler, batch: dict, grad_clip: float, dtype: torch.dtype | None):
+def train_step(model, optimizer, scheduler, batch: dict, grad_clip: float, dtype: torch.dtype | None,
+               loss_fn: Callable | None = None):
     """One optimisation step on a model batch: loss (under bf16 autocast when ``dtype`` says so, see
-    `autocast_dtype`), backward, clipped gradients, optimiser and schedule step.
-    Returns (loss, the model's logs, gradient norm before clipping)."""
+    `autocast_dtype`; ``loss_fn`` instead of ``model.training_loss``, e.g. compiled), backward, clipped gradients,
+    optimiser and schedule step. No host sync. Returns (loss, the model's logs as detached tensors, gradient norm
+    before clipping)."""
     device = next(model.parameters()).device
     with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-        loss, logs = model.training_loss(batch)
+        loss, logs = (loss_fn or model.training_loss)(batch)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     optimizer.step()
     scheduler.step()
     return loss, logs, grad_norm
+
+
+def _synced(steps: list[dict]) -> list[dict]:
+    """The steps' tensor values as floats, read from the device in one transfer."""
+    keys = [k for k, v in steps[0].items() if isinstance(v, torch.Tensor)]
+    values = torch.stack([torch.stack([step[k].float() for k in keys]) for step in steps]).cpu().tolist()
+    return [{**step, **dict(zip(keys, row))} for step, row in zip(steps, values)]
+
+
+def save_resume_state(path: Path, model, optimizer, scheduler, rng: np.random.Generator, history: list[dict],
+                      epoch: int) -> None:
+    """Everything a killed run needs to end bit-identical, in types `torch.load(weights_only=True)` accepts:
+    state dicts, RNG states as tensors / strings, plain scalars."""
+    numpy_state = rng.bit_generator.state
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "numpy_rng": json.dumps(numpy_state), "torch_rng": torch.get_rng_state(),
+                "history": history, "epoch": epoch}, path)
+
+
+def load_resume_state(path: Path, model, optimizer, scheduler, rng: np.random.Generator) -> tuple[int, list[dict]]:
+    """Restore what `save_resume_state` wrote (loaded with ``weights_only=True``); returns (next epoch, history)."""
+    state = torch.load(path, weights_only=True)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    rng.bit_generator.state = json.loads(state["numpy_rng"])
+    torch.set_rng_state(state["torch_rng"])
+    return state["epoch"] + 1, state["history"]
 
 
 def train_model(
@@ -143,53 +204,36 @@ def train_model(
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    steps_per_epoch = len(epoch_batches(data, cfg.batch_size, np.random.default_rng(0)))
+    steps_per_epoch = len(epoch_batches(data, cfg.batch_size, np.random.default_rng(0), cfg.epoch))
     optimizer = make_optimizer(model, cfg)
     dtype = autocast_dtype(cfg.precision, next(model.parameters()).device)
     scheduler = cosine_with_warmup(optimizer, cfg.warmup_steps, cfg.epochs * steps_per_epoch)
+    loss_fn = torch.compile(model.training_loss) if cfg.compile else None
     history: list[dict] = []
     start_epoch = 0
     resume_path = out_dir / "last.pt"
     if resume_path.exists():
-        state = torch.load(resume_path, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        rng.bit_generator.state = state["numpy_rng"]
-        torch.set_rng_state(state["torch_rng"])
-        history, start_epoch = state["history"], state["epoch"] + 1
+        start_epoch, history = load_resume_state(resume_path, model, optimizer, scheduler, rng)
     model.train()
     for epoch in range(start_epoch, cfg.epochs):
-        batches = epoch_batches(data, cfg.batch_size, rng)
+        batches = epoch_batches(data, cfg.batch_size, rng, cfg.epoch)
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
+        pending: list[dict] = []   # this epoch's steps; those from `done` on still hold device tensors
+        done = 0
         for rows, queries in bar:
             t0 = time.perf_counter()
             loss, logs, grad_norm = train_step(model, optimizer, scheduler,
-                                               to_model_batch(model, data.batch(rows, queries)), cfg.grad_clip, dtype)
-            history.append(
-                {
-                    "epoch": epoch,
-                    "step": len(history),
-                    "loss": float(loss.detach()),
-                    **{k: float(v) for k, v in logs.items()},
-                    "grad_norm": float(grad_norm),
-                    "lr": scheduler.get_last_lr()[0],
-                    "videos_per_s": len(rows) / (time.perf_counter() - t0),
-                }
-            )
-            bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "numpy_rng": rng.bit_generator.state,
-                "torch_rng": torch.get_rng_state(),
-                "history": history,
-                "epoch": epoch,
-            },
-            resume_path,
-        )
+                                               to_model_batch(model, data.batch(rows, queries)), cfg.grad_clip, dtype,
+                                               loss_fn=loss_fn)
+            pending.append({"epoch": epoch, "step": len(history) + len(pending), "loss": loss.detach(), **logs,
+                            "grad_norm": grad_norm, "lr": scheduler.get_last_lr()[0],
+                            "videos_per_s": len(rows) / (time.perf_counter() - t0)})
+            if len(pending) % cfg.log_every == 0 or len(pending) == len(batches):
+                pending[done:] = _synced(pending[done:])
+                done = len(pending)
+                bar.set_postfix(loss=f"{pending[-1]['loss']:.3f}")
+        history.extend(pending)
+        save_resume_state(resume_path, model, optimizer, scheduler, rng, history, epoch)
         if on_epoch_end is not None:
             on_epoch_end(epoch)
     model.eval()

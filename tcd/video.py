@@ -121,10 +121,23 @@ class FrameCache:
         return self.video_ids.index(video_id)
 
 
+def fit_frame(frame: np.ndarray, size: int, fit: str = "squash") -> np.ndarray:
+    """uint8 [H, W, 3] -> [size, size, 3]: squash (plain resize) or crop (CLIP's preprocessing: bicubic resize of
+    the short side to size, then the centre size x size)."""
+    image = Image.fromarray(frame)
+    if fit == "crop":
+        w, h = image.size
+        scale = size / min(w, h)
+        w, h = max(size, round(w * scale)), max(size, round(h * scale))
+        left, top = (w - size) // 2, (h - size) // 2
+        return np.asarray(image.resize((w, h), Image.Resampling.BICUBIC).crop((left, top, left + size, top + size)))
+    return np.asarray(image.resize((size, size), Image.Resampling.BICUBIC))
+
+
 def build_frame_cache(root: str | Path, entries: Iterable, num_frames: int, size: int, out_path: str | Path,
-                      progress: bool = False) -> dict:
-    """Decode the num_frames segment-centre frames of each entry's video (root/Videos/<entry.path>), resize them
-    to size x size (plain square resize, no letterbox) and save an npz with frames, video_ids,
+                      progress: bool = False, fit: str = "squash") -> dict:
+    """Decode the num_frames segment-centre frames of each entry's video (root/Videos/<entry.path>), fit them
+    to size x size (`fit_frame`: squash or CLIP's crop) and save an npz with frames, video_ids,
     num_frames_native and mask. Every entry keeps its row, so caption targets stay valid; an unreadable video
     gets zero frames, mask False, and is listed in the returned summary's 'skipped' with the reason."""
     entries = list(entries)
@@ -146,7 +159,7 @@ def build_frame_cache(root: str | Path, entries: Iterable, num_frames: int, size
             skipped.append({"video_id": entry.video_id, "reason": str(e)})
             continue
         for i, f in enumerate(raw):
-            frames[row, i] = np.asarray(Image.fromarray(f).resize((size, size), Image.Resampling.BICUBIC))
+            frames[row, i] = fit_frame(f, size, fit)
         native[row] = info.num_frames
         mask[row] = True
     out_path = Path(out_path)
@@ -157,7 +170,7 @@ def build_frame_cache(root: str | Path, entries: Iterable, num_frames: int, size
                  num_frames_native=native, mask=mask)
     os.replace(tmp, out_path)
     return {"out_path": str(out_path), "n_videos": len(entries), "n_ok": len(entries) - len(skipped),
-            "skipped": skipped, "num_frames": num_frames, "size": size,
+            "skipped": skipped, "num_frames": num_frames, "size": size, "fit": fit,
             "seconds": round(time.perf_counter() - start, 3)}
 
 

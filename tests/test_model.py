@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from tcd.model import VARIANTS, ModelConfig, VideoState, build_model, load_model
+from tcd.model.family import CHECKPOINT_FORMAT, read_checkpoint
 from tcd.model.attention import Attention, masked_softmax, scale_bias
 from tcd.model.condition import text_condition_scales
 from tcd.model.ctcd import ClueAttention, ClueDistilling, VideoOcrCoAttention
@@ -326,6 +327,20 @@ def test_checkpoint_reload_reproduces_scores_exactly(tmp_path, variant):
     model.save(tmp_path / "model.pt")
     reloaded = load_model(tmp_path / "model.pt")
     assert reloaded.cfg == model.cfg
-    assert not any(k.startswith("text.tower.") for k in torch.load(tmp_path / "model.pt")["state_dict"])
+    state, metadata = read_checkpoint(tmp_path / "model.pt")
+    assert metadata["format"] == CHECKPOINT_FORMAT and not any(k.startswith("text.tower.") for k in state)
     a, b = scores(model.eval(), batch), scores(reloaded.eval(), batch)
     assert torch.equal(a.sim, b.sim) and all(torch.equal(a.parts[k], b.parts[k]) for k in a.parts)
+
+
+def test_an_old_or_foreign_checkpoint_fails_naming_the_file(tmp_path):
+    old = tmp_path / "model.pt"
+    torch.save(dict(format="tcd-model/2", config={}, state_dict={}), old)   # what tcd wrote before safetensors
+    with pytest.raises(ValueError, match=f"{old}: not a {CHECKPOINT_FORMAT} checkpoint .*retrained"):
+        load_model(old)
+    from safetensors.torch import save_file
+
+    foreign = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(2)}, str(foreign))
+    with pytest.raises(ValueError, match=f"{foreign}: not a {CHECKPOINT_FORMAT} checkpoint \\(format=None\\)"):
+        load_model(foreign)

@@ -35,3 +35,24 @@ def test_state_index_and_cat_round_trip():
     again = VideoState.cat([videos.index(slice(0, 1)), videos.index(slice(1, None))])
     assert len(again) == len(videos) == 4
     assert all(torch.equal(again[k], videos[k]) for k in videos.tensors)
+
+
+def test_auto_chunks_from_free_memory_give_the_fixed_chunks_scores():
+    from types import SimpleNamespace
+
+    from tcd.scoring import auto_chunks
+
+    # 10 videos of 16 bytes; a quarter of 6400 B: 800 B for videos (all 10 fit), 800 B = 200 floats per block,
+    # 8 floats per pair (no pair intermediates) -> 200 // (10 * 8) = 2 queries a block
+    state = VideoState({"a": torch.zeros(10, 4)})
+    assert auto_chunks(SimpleNamespace(pair_floats=0), 7, state, free_bytes=6400) == (2, 10, 200)
+    assert auto_chunks(SimpleNamespace(pair_floats=0), 7, state, free_bytes=640) == (1, 5, 20)
+    model = small_model("tcd", seed=3).eval()
+    batch = make_batch(model, b=5, seed=3)
+    with torch.no_grad():
+        videos, queries = model.encode_videos(batch), model.encode_queries(batch["queries"] + ["shop sign"])
+    fixed = score_all_pairs(model, queries, videos, query_chunk=2, video_chunk=3)
+    auto = score_all_pairs(model, queries, videos, query_chunk=0, video_chunk=0)
+    assert auto.sim.device.type == "cpu" and set(auto.parts) == set(fixed.parts)
+    assert torch.allclose(auto.sim, fixed.sim, atol=1e-6)
+    assert all(torch.allclose(auto.parts[k], fixed.parts[k], atol=1e-6) for k in fixed.parts)

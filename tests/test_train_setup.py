@@ -58,3 +58,19 @@ def test_score_bench_times_the_evaluate_stages_all_pairs_scoring():
     # pairs/s comes from the unrounded time; score_seconds is rounded to the millisecond
     seconds = row["score_seconds"]
     assert 36 / (seconds + 5e-4) - 1 <= row["pairs_per_s"] <= 36 / max(seconds - 5e-4, 1e-6) + 1
+
+
+def test_bench_reports_flops_and_mfu_against_a_matmul_peak_and_skips_the_anchor_off_cuda(tmp_path):
+    from tcd.complexity import count_flops, matmul_peak, run_anchor, score_curve
+
+    peak = matmul_peak("cpu", n=64, repeats=1)
+    assert peak["dtype"] == "float32" and peak["n"] == 64 and peak["flops_per_s"] > 0
+    a = torch.zeros(3, 5)
+    assert count_flops(lambda: a @ torch.zeros(5, 7)) == 2 * 3 * 5 * 7   # one multiply-add = 2 FLOPs
+    rows = score_curve([4, 6], num_frames=2, encode_batch=4, repeats=1, warmup=0)
+    assert [r["n"] for r in rows] == [4, 6] and rows[0]["peak_tflops"] == rows[1]["peak_tflops"]
+    assert all(r["flops"] > 0 and r["mfu"] > 0 and r["peak_dtype"] == "float32" for r in rows)
+    script = tmp_path / "gpu_clip_anchor.py"
+    script.write_text("raise SystemExit('must not run on the CPU')\n")
+    anchor = run_anchor(torch.device("cpu"), str(script))
+    assert anchor["skipped"] == "gpu_clip_anchor.py needs CUDA; this run is on cpu" and anchor["script"] == str(script)

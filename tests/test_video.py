@@ -83,3 +83,26 @@ def test_build_frame_cache_reports_corrupt_video(tmp_path):
     assert cache.native_num_frames.tolist() == [16, 0, 16]
     assert cache.frames[1].max() == 0 and cache.frames[0].std() > 5
     assert cache.index(entries[2].video_id) == 2
+
+
+def test_crop_fit_resizes_the_short_side_and_keeps_the_centre():
+    from tcd.video import fit_frame
+
+    # 8 x 32 frame: red columns 0-3, green 4-27, blue 28-31
+    frame = np.zeros((8, 32, 3), dtype=np.uint8)
+    frame[:, :4, 0] = frame[:, 4:28, 1] = frame[:, 28:, 2] = 255
+    crop = fit_frame(frame, 2, "crop")   # short side 8 -> 2: 2 x 8, centre columns 3-4 = source 12-19, all green
+    assert crop.shape == (2, 2, 3) and crop[..., 1].min() >= 250 and crop[..., [0, 2]].max() <= 5
+    squash = fit_frame(frame, 2, "squash")   # the whole width squeezed in: red and blue reach the edges
+    assert squash.shape == (2, 2, 3) and squash[:, 0, 0].min() > 10 and squash[:, 1, 2].min() > 10
+
+
+def test_clip_b32_with_squashed_frames_is_a_params_error(tmp_path):
+    from tcd.config import ParamsError, load_params
+
+    bad = tmp_path / "params.yaml"
+    bad.write_text("model:\n  preset: clip-b32\nframes:\n  size: 224\n")
+    with pytest.raises(ParamsError, match=r"model.preset: clip-b32 with frames.fit: squash .*set frames.fit: crop"):
+        load_params(bad)
+    bad.write_text("model:\n  preset: clip-b32\nframes:\n  size: 224\n  fit: crop\n")
+    assert load_params(bad).frames.fit == "crop"

@@ -21,6 +21,7 @@ does only the query-dependent rest. Baselines: `clip4clip` (meanP), `clip4clip_s
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,8 @@ from tcd.model.encoders import CLIP_MEAN, CLIP_STD, InstanceFusion, TemporalTran
 from tcd.model.hsc import caption_runs, hsc_loss
 
 # 2: text-condition as weights / key bias (not token scaling), S averaged over the parts a video has
-CHECKPOINT_FORMAT = "tcd-model/2"
+# 3: a safetensors file (weights) with the format and the config as JSON in its metadata
+CHECKPOINT_FORMAT = "tcd-model/3"
 
 
 @dataclass
@@ -270,7 +272,7 @@ class RetrievalModel(nn.Module):
             sim, count = sim + parts[name], count + has
         return sim / count, parts
 
-    def training_loss(self, batch: dict) -> tuple[Tensor, dict[str, float]]:
+    def training_loss(self, batch: dict) -> tuple[Tensor, dict[str, Tensor]]:
         """Symmetric InfoNCE over the in-batch B x B scores (+ λ·L_hsc for TCD with hsc on)."""
         queries = self.encode_queries(batch["queries"])
         videos = self.encode_videos(batch)
@@ -281,7 +283,8 @@ class RetrievalModel(nn.Module):
             hsc = hsc_loss(videos["frames"], videos["ocr"], videos["frame_mask"], videos["ocr_mask"],
                            self.cfg.hsc_temperature, runs=videos["ocr_run"])
             loss = loss + self.cfg.hsc_lambda * hsc
-        logs = dict(loss=loss.item(), infonce=nce.item(), hsc=hsc.item(), logit_scale=self.logit_scale.item())
+        # detached tensors, not floats: the training loop syncs with the host only every train.log_every steps
+        logs = dict(loss=loss.detach(), infonce=nce.detach(), hsc=hsc.detach(), logit_scale=self.logit_scale.detach())
         return loss, logs
 
     # ---- checkpoints -------------------------------------------------------------------------------------
@@ -291,10 +294,14 @@ class RetrievalModel(nn.Module):
         return tuple(f"{name}tower." for name, enc in encoders if enc.frozen and enc.tower.pretrained)
 
     def save(self, path: str | Path) -> None:
-        """Config + state_dict (frozen pretrained text towers excluded: they are reloaded from their source)."""
+        """Weights as safetensors, config + format in its metadata (frozen pretrained text towers excluded: they
+        are reloaded from their source)."""
+        from safetensors.torch import save_file
+
         skip = self._reloadable_prefixes()
-        state = {k: v for k, v in self.state_dict().items() if not k.startswith(skip)}
-        torch.save(dict(format=CHECKPOINT_FORMAT, config=self.cfg.to_dict(), state_dict=state), path)
+        # cloned: safetensors refuses tensors that share storage (tied weights)
+        state = {k: v.detach().cpu().clone().contiguous() for k, v in self.state_dict().items() if not k.startswith(skip)}
+        save_file(state, str(path), metadata=dict(format=CHECKPOINT_FORMAT, config=json.dumps(self.cfg.to_dict())))
 
 
 def _mask(mask, shape: tuple[int, int], device: torch.device) -> Tensor:
@@ -311,13 +318,29 @@ def build_model(cfg: ModelConfig | dict) -> RetrievalModel:
     return RetrievalModel(cfg if isinstance(cfg, ModelConfig) else ModelConfig.from_dict(cfg))
 
 
+def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """(CPU state_dict, metadata) of a `model.save` file; anything else (an older torch.save checkpoint, another
+    program's file) is a ValueError naming the file."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as err:
+        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (not a safetensors file: {err}); "
+                         "an older tcd checkpoint must be retrained (dvc repro train)") from err
+    if metadata.get("format") != CHECKPOINT_FORMAT or "config" not in metadata:
+        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (format={metadata.get('format')!r})")
+    return state, metadata
+
+
 def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> RetrievalModel:
     """Rebuild a model saved with `model.save(path)`; scores are reproduced exactly."""
-    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    if checkpoint.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (format={checkpoint.get('format')!r})")
-    model = build_model(ModelConfig.from_dict(checkpoint["config"])).to(map_location)
-    missing, unexpected = model.load_state_dict(checkpoint["state_dict"], strict=False)
+    state, metadata = read_checkpoint(path)
+    model = build_model(ModelConfig.from_dict(json.loads(metadata["config"]))).to(map_location)
+    missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.startswith(model._reloadable_prefixes())]
     if missing or unexpected:
         raise ValueError(f"{path}: checkpoint does not match its config (missing {missing[:5]}, "

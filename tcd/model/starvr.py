@@ -265,11 +265,13 @@ class StarVRPaper(nn.Module):
         sim = cosine(queries.to(self.device), videos["vec_fused"])
         return ScoreOutput(sim, {"fused": sim})
 
-    def training_loss(self, batch: dict) -> tuple[Tensor, dict[str, float]]:
+    def training_loss(self, batch: dict) -> tuple[Tensor, dict[str, Tensor]]:
         """InfoNCE at TextVR's temperature on the caption x fused-vector scores."""
         sim = self.score(self.encode_queries(batch["queries"]), self.encode_videos(batch)).sim
         loss = infonce(self.logit_scale * sim)
-        return loss, dict(loss=loss.item(), infonce=loss.item(), hsc=0.0, logit_scale=self.logit_scale.item())
+        # detached tensors: the training loop syncs with the host only every train.log_every steps
+        return loss, dict(loss=loss.detach(), infonce=loss.detach(), hsc=torch.zeros((), device=loss.device),
+                          logit_scale=self.logit_scale.detach())
 
 
 def build_starvr_paper(**overrides) -> StarVRPaper:
