@@ -53,6 +53,24 @@ totals
 viz.save(viz.corpus_overview(card), reports / "figures" / "corpus_overview.png");
 
 # %% [markdown]
+# ## The captions beside TextVR's
+# SynthTextVR's caption knobs (`corpus:` in `params.yaml`) were calibrated to what TextVR's captions do,
+# measured by `tcd.corpus.textvr.caption_statistics` on the 49 distinct real test captions the repository
+# holds (`tests/fixtures/textvr`), and fixed before any model ran on the corpus: mean words per caption,
+# share quoting an upper-case token, share with a digit, share quoting no scene text, and the share of
+# quoted words that are common English words (shared by many videos, so a string match cannot single one
+# out). A real corpus is measured the same way.
+
+# %%
+from tcd.corpus.synth import TEXTVR_CAPTIONS
+from tcd.corpus.textvr import caption_statistics, wordpiece_vocabulary
+
+vocabulary = wordpiece_vocabulary()
+pd.DataFrame({"TextVR (49 real test captions)": TEXTVR_CAPTIONS} | {
+    f"this corpus, {split}": caption_statistics([c for e in load_split(corpus, split) for c in e.captions], vocabulary)
+    for split in SPLITS}).round(2)
+
+# %% [markdown]
 # ## Example frames, with the ground-truth text tracks
 # One middle frame from a test video of each domain; green quads are the `Kwai_VideoOCR` tracks.
 
@@ -84,7 +102,8 @@ viz.save(fig, reports / "figures" / "corpus_examples.png");
 cache_summaries = {}
 for split in SPLITS:
     cache_summaries[split] = build_frame_cache(corpus, load_split(corpus, split), params.frames.num_frames,
-                                               params.frames.size, frame_cache_path(params, split))
+                                               params.frames.size, frame_cache_path(params, split),
+                                               fit=params.frames.fit)
 pd.DataFrame([{k: v for k, v in s.items() if k != "skipped"} | {"skipped": len(s["skipped"])}
               for s in cache_summaries.values()], index=list(cache_summaries))
 

@@ -23,7 +23,10 @@ from tcd.complexity import complexity_table
 from tcd.config import load_params, model_config
 from tcd.eval import read_evaluation
 from tcd.notebook import notebook_duration, run_provenance
-from tcd.claims import LEXICAL, changes_since, claims_table, complexity_report, main_comparison
+from tcd.claims import (LEXICAL, changes_since, claims_table, complexity_report, main_comparison, why_summary,
+                        with_floor_rows)
+from tcd.lexical import fused_name
+from tcd.study import breakdown
 
 params = load_params(params_file)
 reports, work = Path(params.paths.reports), Path(params.paths.work)
@@ -39,7 +42,8 @@ def show_figure(name):
 
 # %%
 floors = [v for v in LEXICAL if (reports / "metrics" / f"{v}.json").exists()]  # the string-match floor (07_lexical)
-metrics = {v: read_evaluation(reports, v) for v in variants + floors}
+fused = [fused_name(v) for v in params.lexical.fusion if (reports / "metrics" / f"{fused_name(v)}.json").exists()]
+metrics = {v: read_evaluation(reports, v) for v in variants + floors + fused}
 main = main_comparison(metrics)
 main.to_csv(tables / "main_comparison.csv", index=False)
 ablations = {name: pd.read_csv(tables / "ablations" / f"{name}.csv") for name in params.ablations.grids
@@ -107,7 +111,7 @@ display(Markdown(
 
 # %% [markdown]
 # ## Main comparison (Table A3's shape)
-# Test split, mean ± sample sd over seeds. R@K in %, MdR/MnR 1-based (lower is better). `paper_*`: TextVR numbers where the appendix prints them (its text→video table is not available). `lexical` / `lexical_gt`: the no-learning floor, BM25 of the caption against the video's OCR words (EasyOCR / ground-truth tracks; deterministic, one run).
+# Test split, mean ± sample sd over seeds. R@K in %, MdR/MnR 1-based (lower is better). `paper_*`: TextVR numbers where the appendix prints them (its text→video table is not available). `lexical` / `lexical_gt`: the no-learning floor, BM25 of the caption against the video's OCR words (EasyOCR / ground-truth tracks; deterministic, one run). `<model>+lexical`: the model's scores late-fused with BM25's, the weight chosen per seed on validation videos held out of training (`08_fusion`).
 
 # %%
 def pm(row, col):
@@ -126,7 +130,7 @@ viz.save(viz.metric_bars(per_seed, x="variant", y="R@1", hue="direction",
                          title="R@1 on the test split (mean over seeds, whiskers: sd)"), figures / "results.png");
 
 # %%
-domains = {v: pd.read_csv(tables / "per_domain" / f"{v}.csv") for v in variants + floors}
+domains = {v: pd.read_csv(tables / "per_domain" / f"{v}.csv") for v in variants + fused + floors}
 viz.save(viz.per_domain_bars(domains, floors=floors), figures / "per_domain_r1.png");
 
 # %% [markdown]
@@ -161,7 +165,7 @@ viz.save(viz.r1_vs_flops_figure(complexity.dropna(subset=["gflops", "t2v_R@1"]),
 # %%
 def ablation(name, paper_rows=None):
     # the grid's table in the paper's shape, the paper's numbers beside ours: tables/ablation_<name>.csv
-    if name not in ablations:
+    if ablations.get(name) is None:
         display(Markdown(f"*The `{name}` grid was not run.*"))
         return
     columns = [f"{d}_{k}" for d in ("t2v", "v2t") for k in ("R@1", "R@5", "R@10", "MnR")]
@@ -203,7 +207,23 @@ ablation("tau", {f"tau={tau:g}": f"{v[0]} (T2V R@1)" for tau, v in paper.TAU_TEX
 # How much EasyOCR's errors cost against the ground-truth tracks, and the weight of the HSC loss (paper: λ = 0.1 on TextVR).
 
 # %%
+ablations["ocr_source"] = with_floor_rows(ablations["ocr_source"], metrics) if "ocr_source" in ablations else None
 ablation("ocr_source")
+
+# %% [markdown]
+# ## Why the learned models stand where they stand against the string match
+# Three measurements. (1) **Where each wins**: T2V R@1 per kind of test caption: what it quotes (digits, a
+# rare made-up word that one video shows, common words only, no scene text; `tcd.study.caption_labels`) and,
+# on SynthTextVR, which hard-negative group its video belongs to (same scene with other text, same text in
+# another scene, none). (2) **The levers** a real study tries first (`levers` grid): fine-tuning the text
+# tower, twice the epochs, fewer words per window caption. (3) **Convergence**: whether the loss still fell
+# in the last epoch (training curves below).
+
+# %%
+kinds = breakdown(params, [v for v in ("tcd", "clip4clip_wocr", *floors, *fused) if v in metrics])
+display(kinds.pivot_table(index=["by", "kind", "captions"], columns="variant", values="R@1", sort=False).round(1))
+ablation("levers")
+display(Markdown(why_summary(kinds, ablations.get("levers"))))
 
 # %% [markdown]
 # ## The method at work

@@ -37,9 +37,19 @@ class SynthConfig:
     text_scale: float = 1.0               # multiplies every font size
     blur: float = 0.5                     # max gaussian blur radius (px) of scene text
     occlusion_prob: float = 0.1           # chance a scene-text instance has a pole in front of it
-    paraphrase_prob: float = 0.3          # chance a quote is re-cased inside a less literal template
+    paraphrase_prob: float = 0.2          # chance a quote is re-cased inside a less literal template
     partial_quote_prob: float = 0.2       # chance a multi-word text is quoted by a sub-span of its words
     hard_negative_group_size: int = 3
+    # Calibrated to TextVR's captions (tcd.corpus.synth.TEXTVR_CAPTIONS; README "SynthTextVR"):
+    common_word_prob: float = 0.7         # chance a name word is a common English word (shared) rather than made up
+    numeric_quote_prob: float = 0.15      # chance a caption quotes the digits of a text (else a digit-free text/part)
+    scene_context_prob: float = 1.0       # chance a text-only caption also says where ("in a store"): TextVR's do
+    scene_group_share: float = 0.3        # videos in same-scene groups (differ only in their text)
+    text_group_share: float = 0.35        # videos in same-text groups (differ only visually): clips of one source
+
+    def __post_init__(self) -> None:
+        if min(self.scene_group_share, self.text_group_share) < 0 or self.scene_group_share + self.text_group_share > 1:
+            raise ValueError("corpus.scene_group_share and corpus.text_group_share must be >= 0 and sum to <= 1")
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,11 @@ class FramesConfig:
 
     num_frames: int = 4
     size: int = 64
+    fit: str = "squash"  # squash: plain resize to size x size | crop: CLIP's resize of the short side + centre crop
+
+    def __post_init__(self) -> None:
+        if self.fit not in ("squash", "crop"):
+            raise ValueError(f"frames.fit={self.fit!r}: expected squash or crop")
 
 
 @dataclass(frozen=True)
@@ -103,20 +118,37 @@ class TrainConfig:
     weight_decay: float = 0.05
     warmup_steps: int = 20
     grad_clip: float = 1.0
+    val_fraction: float = 0.1  # training videos held out, never trained on: the validation split (fusion weights)
     threads: int = 0  # torch CPU threads; 0 = all cores
     precision: str = "auto"  # auto: bf16 autocast (+ TF32) on CUDA, fp32 on the CPU (bit-reproducible); or bf16 | fp32
+    epoch: str = "videos"  # videos: one random caption per video per epoch | pairs: every (caption, video) pair once
+    compile: bool = False  # torch.compile the training loss
+    log_every: int = 10  # steps between host syncs that read the losses (history.csv keeps one row per step)
 
     def __post_init__(self) -> None:
         if self.batch_size < 2:
             raise ValueError("train.batch_size must be >= 2 (InfoNCE needs in-batch negatives)")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"train.val_fraction={self.val_fraction}: expected a fraction in [0, 1)")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"train.precision={self.precision!r}: expected auto, bf16 or fp32")
+        if self.epoch not in ("videos", "pairs"):
+            raise ValueError(f"train.epoch={self.epoch!r}: expected videos or pairs")
+        if self.log_every < 1:
+            raise ValueError(f"train.log_every must be >= 1, got {self.log_every}")
 
 
 @dataclass(frozen=True)
 class EvalConfig:
     query_chunk: int = 256
     video_chunk: int = 256
+
+
+@dataclass(frozen=True)
+class LexicalConfig:
+    """The OCR string-match floor (tcd.lexical) and the trained variants late-fused with it."""
+
+    fusion: tuple[str, ...] = ("clip4clip_wocr", "tcd")  # the best baseline and TCD; weights chosen on validation
 
 
 @dataclass(frozen=True)
@@ -140,6 +172,7 @@ class Params:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    lexical: LexicalConfig = field(default_factory=LexicalConfig)
     ablations: AblationsConfig = field(default_factory=AblationsConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -245,7 +278,14 @@ def _check_variants(params: Params, path: Path) -> None:
     for where, variant in [("train.variants", v) for v in params.train.variants] + [("ablations.variant", params.ablations.variant)]:
         if variant not in VARIANTS:
             raise ParamsError(f"{path}: {where} has {variant!r}; the variants are {', '.join(VARIANTS)}")
+    for variant in params.lexical.fusion:
+        if variant not in params.train.variants:
+            raise ParamsError(f"{path}: lexical.fusion has {variant!r}, which train.variants does not train "
+                              f"(fusion needs its checkpoints); trained: {', '.join(params.train.variants)}")
     _checked(lambda: model_config(params), path)
+    if params.model.preset == "clip-b32" and params.frames.fit == "squash":   # CLIP never saw squashed frames
+        raise ParamsError(f"{path}: model.preset: clip-b32 with frames.fit: squash distorts the frames CLIP was "
+                          "trained on; set frames.fit: crop (CLIP's resize of the short side + centre crop)")
 
 
 def _check_row(values: dict, variant: str, overrides: Any, where: str, path: Path) -> None:

@@ -12,6 +12,7 @@ turn TextVR's 2,727-way protocol into an easier, smaller one.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +23,47 @@ from tcd.config import Params
 from tcd.corpus.textvr import VideoEntry, captions_and_targets, load_split, read_ocr_file
 from tcd.video import load_frame_cache, probe
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "test")       # the annotation files (and frame caches, captions files)
+VIEWS = {"train": "train", "val": "train", "test": "test"}   # the study's splits -> the annotation split each reads
+
+
+def validation_videos(entries: Sequence[VideoEntry], fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """Split training videos into ``(train_ids, val_ids)``, deterministically, spread over the domains.
+
+    round(fraction x N) videos (at least one) are held out: each domain's videos are shuffled by one
+    ``numpy.random.default_rng(seed)`` (domains in sorted order), then taken round-robin across the domains, so
+    every domain gives its share even where fraction x its size rounds to 0. Both lists keep annotation order.
+    Whole videos are held out, so no caption of a validation video is ever trained on.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    rng = np.random.default_rng(seed)
+    shuffled = []
+    for domain in sorted({e.domain for e in entries}):
+        ids = [e.video_id for e in entries if e.domain == domain]
+        shuffled.append([ids[i] for i in rng.permutation(len(ids))])
+    round_robin = [ids[k] for k in range(max(map(len, shuffled), default=0)) for ids in shuffled if k < len(ids)]
+    held = set(round_robin[: max(1, round(fraction * len(entries)))])
+    return [e.video_id for e in entries if e.video_id not in held], [e.video_id for e in entries if e.video_id in held]
+
+
+def split_entries(params: Params, split: str) -> list[VideoEntry]:
+    """The videos of one of the study's splits, in annotation order: ``test``; ``train`` without the
+    ``train.val_fraction`` of it held out (:func:`validation_videos`, drawn with ``seed``); ``val``, those alone."""
+    if split not in VIEWS:
+        raise ValueError(f"split {split!r}: expected one of {', '.join(VIEWS)}")
+    entries = load_split(params.paths.corpus, VIEWS[split])
+    if split == "test" or (split == "train" and params.train.val_fraction == 0):
+        return entries
+    if params.train.val_fraction == 0:
+        raise ValueError("no validation split: train.val_fraction is 0 in the params")
+    _, val = validation_videos(entries, params.train.val_fraction, params.seed)
+    held = set(val)
+    return [e for e in entries if (e.video_id in held) == (split == "val")]
 
 
 def frame_cache_path(params: Params, split: str) -> Path:
-    return Path(params.paths.work) / "frames" / f"{split}.npz"
+    return Path(params.paths.work) / "frames" / f"{VIEWS.get(split, split)}.npz"
 
 
 def ocr_tracks_dir(params: Params) -> Path:
@@ -37,7 +74,7 @@ def ocr_tracks_dir(params: Params) -> Path:
 
 
 def captions_path(params: Params, split: str) -> Path:
-    return Path(params.paths.work) / "captions" / f"{split}.json"
+    return Path(params.paths.work) / "captions" / f"{VIEWS.get(split, split)}.json"
 
 
 def build_captions(params: Params, split: str) -> dict:
@@ -48,7 +85,7 @@ def build_captions(params: Params, split: str) -> dict:
     whose track file is missing (OCR skipped it, or the corpus has none) gets empty windows and is
     listed under ``missing_tracks`` so the count shows in the report.
     """
-    entries = load_split(params.paths.corpus, split)
+    entries = load_split(params.paths.corpus, VIEWS.get(split, split))
     tracks_dir = ocr_tracks_dir(params)
     videos_dir = Path(params.paths.corpus) / "Videos"
     n = params.frames.num_frames
@@ -163,7 +200,7 @@ def load_split_data(params: Params, split: str, captions: dict | None = None) ->
     ``captions``: a document from :func:`build_captions` to use instead of the captions stage's
     file (the ablations build captions for their own ξ or OCR source in memory).
     """
-    entries = load_split(params.paths.corpus, split)
+    entries = split_entries(params, split)
     cache = load_frame_cache(frame_cache_path(params, split))
     if captions is None:
         with open(captions_path(params, split)) as f:

@@ -237,23 +237,34 @@ def evaluate_variant(params, variant: str) -> dict:
     from tcd.train import default_device
 
     test = load_split_data(params, "test")
-    work, reports = Path(params.paths.work), Path(params.paths.reports)
+    work = Path(params.paths.work)
     scores_dir = work / "scores" / variant
     scores_dir.mkdir(parents=True, exist_ok=True)
-    domains = [e.domain for e in test.gallery or test.entries]
-    per_seed, domain_tables = {}, []
+    sims = {}
     for seed in params.train.seeds:
         model = load_model(work / "models" / variant / f"seed{seed}" / "model.pt", map_location=default_device())
         out, caption_video = score_gallery(model, test, params.eval.query_chunk, params.eval.video_chunk)
         _save_scores(scores_dir, seed, out, caption_video, test)
-        per_seed[seed] = retrieval_metrics(out.sim.numpy(), caption_video)
-        domain_tables.append(per_group_metrics(out.sim.numpy(), caption_video, domains).assign(seed=seed))
-    doc = metrics_document(per_seed, len(caption_video), len(domains), len(test.skipped))
+        sims[seed] = out.sim.numpy()
+    domains = [e.domain for e in test.gallery or test.entries]
+    return {**summarise_variant(params.paths.reports, variant, sims, caption_video, domains, len(test.skipped)),
+            "skipped": list(test.skipped)}
+
+
+def summarise_variant(reports: str | Path, variant: str, sims: Mapping[int, np.ndarray], caption_video: np.ndarray,
+                      domains: Sequence[str], undecodable: int) -> dict:
+    """Each seed's test matrix -> the variant's metrics (:func:`write_metrics`) and
+    ``<reports>/tables/per_domain/<variant>.csv`` (T2V per domain against the whole gallery, mean over seeds).
+    Returns what a notebook shows: ``metrics`` (the document); tables ``summary`` (mean and sd per direction),
+    ``per_seed`` and ``per_domain``."""
+    reports = Path(reports)
+    per_seed = {seed: retrieval_metrics(sim, caption_video) for seed, sim in sims.items()}
+    doc = metrics_document(per_seed, len(caption_video), len(domains), undecodable)
     write_metrics(reports, variant, doc)
-    per_domain = pd.concat(domain_tables).groupby("group", sort=True)[["n_captions", *METRIC_KEYS]].mean().reset_index()
+    tables = [per_group_metrics(sim, caption_video, domains).assign(seed=seed) for seed, sim in sims.items()]
+    per_domain = pd.concat(tables).groupby("group", sort=True)[["n_captions", *METRIC_KEYS]].mean().reset_index()
     (reports / "tables" / "per_domain").mkdir(parents=True, exist_ok=True)
     per_domain.to_csv(reports / "tables" / "per_domain" / f"{variant}.csv", index=False)
     summary = pd.DataFrame({**{d: doc[d] for d in DIRECTIONS}, **{f"{d}_sd": doc["std"][d] for d in DIRECTIONS}}).astype(float)
     per_seed_table = pd.DataFrame({(seed, d): m[d] for seed, m in per_seed.items() for d in DIRECTIONS})
-    return {"metrics": doc, "summary": summary, "per_seed": per_seed_table, "per_domain": per_domain,
-            "skipped": list(test.skipped)}
+    return {"metrics": doc, "summary": summary, "per_seed": per_seed_table, "per_domain": per_domain}

@@ -23,8 +23,8 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from tcd.corpus.textvr import OcrTrack, VideoEntry, captions_and_targets, load_split, read_ocr_file
-from tcd.eval import DIRECTIONS, metrics_document, per_group_metrics, retrieval_metrics, write_metrics
+from tcd.corpus.textvr import OcrTrack, captions_and_targets, read_ocr_file
+from tcd.eval import retrieval_metrics, summarise_variant
 from tcd.ocr import text_words
 
 VARIANT = "lexical"
@@ -112,12 +112,13 @@ def lexical_similarity(params, split: str, fuzzy: float | None = None) -> tuple[
 
     Rows and columns line up with :func:`tcd.eval.score_gallery`: every video of the annotation file
     in file order (undecodable ones too: string matching needs no frames), every caption in file
-    order, ``caption_video`` its video's column. Tracks come from ``params.ocr.source``
+    order, ``caption_video`` its video's column; ``split`` is one of the study's (:func:`tcd.data.split_entries`:
+    ``val`` is the held-out part of the training videos). Tracks come from ``params.ocr.source``
     (:func:`tcd.data.ocr_tracks_dir`); a video without a track file has no words.
     """
-    from tcd.data import ocr_tracks_dir  # here, not at the top: tcd.data loads the video decoder, unused here
+    from tcd.data import ocr_tracks_dir, split_entries  # here, not at the top: tcd.data loads the video decoder
 
-    entries = load_split(params.paths.corpus, split)
+    entries = split_entries(params, split)
     tracks_dir = ocr_tracks_dir(params)
     tracks = [read_ocr_file(tracks_dir / e.ocr_path) if (tracks_dir / e.ocr_path).exists() else [] for e in entries]
     captions, caption_video = captions_and_targets(entries)
@@ -181,23 +182,6 @@ def choose_fusion_weight(sim_model_val: np.ndarray, sim_lexical_val: np.ndarray,
     return float(best["weight"].iloc[0])
 
 
-def validation_videos(entries: Sequence[VideoEntry], fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """Split training videos into ``(train_ids, val_ids)``, deterministically, stratified by domain.
-
-    Each domain (in sorted order) gives round(fraction x its size) videos, drawn by one
-    ``numpy.random.default_rng(seed)``; both lists keep annotation order. Whole videos are held
-    out, so no caption of a validation video is ever trained on.
-    """
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
-    rng = np.random.default_rng(seed)
-    held = set()
-    for domain in sorted({e.domain for e in entries}):
-        ids = [e.video_id for e in entries if e.domain == domain]
-        held.update(ids[i] for i in rng.permutation(len(ids))[: round(fraction * len(ids))])
-    return [e.video_id for e in entries if e.video_id not in held], [e.video_id for e in entries if e.video_id in held]
-
-
 # ---------------------------------------------------------------------------------------------
 # The evaluate stage's outputs for the floor
 
@@ -212,18 +196,57 @@ def evaluate_lexical(params, fuzzy: float | None = None, variant: str = VARIANT)
     of :func:`tcd.eval.evaluate_variant`.
     """
     sim, caption_video, video_ids, domains = lexical_similarity(params, "test", fuzzy)
-    work, reports = Path(params.paths.work), Path(params.paths.reports)
-    per_seed = {0: retrieval_metrics(sim, caption_video)}
-    doc = metrics_document(per_seed, len(caption_video), len(video_ids), undecodable_videos=0)
-    write_metrics(reports, variant, doc)
-    per_domain = per_group_metrics(sim, caption_video, domains)
-    (reports / "tables" / "per_domain").mkdir(parents=True, exist_ok=True)
-    per_domain.to_csv(reports / "tables" / "per_domain" / f"{variant}.csv", index=False)
-    scores_dir = work / "scores" / variant
+    _save_sim(Path(params.paths.work) / "scores" / variant, 0, sim, caption_video, video_ids)
+    return {**summarise_variant(params.paths.reports, variant, {0: sim}, caption_video, domains, 0), "skipped": []}
+
+
+def _save_sim(scores_dir: Path, seed: int, sim: np.ndarray, caption_video: np.ndarray, video_ids: list[str]) -> None:
     scores_dir.mkdir(parents=True, exist_ok=True)
-    np.save(scores_dir / "sim_seed0.npy", sim.astype(np.float32))
-    np.savez_compressed(scores_dir / "seed0.npz", sim=sim.astype(np.float32), caption_video=caption_video,
-                        video_ids=np.array(video_ids), scored=np.ones(len(video_ids), dtype=bool))
-    summary = pd.DataFrame({**{d: doc[d] for d in DIRECTIONS}, **{f"{d}_sd": doc["std"][d] for d in DIRECTIONS}}).astype(float)
-    per_seed_table = pd.DataFrame({(0, d): per_seed[0][d] for d in DIRECTIONS})
-    return {"metrics": doc, "summary": summary, "per_seed": per_seed_table, "per_domain": per_domain, "skipped": []}
+    np.save(scores_dir / f"sim_seed{seed}.npy", sim.astype(np.float32))
+    np.savez_compressed(scores_dir / f"seed{seed}.npz", sim=sim.astype(np.float32), caption_video=caption_video,
+                        video_ids=np.array(video_ids), scored=np.isfinite(sim).any(axis=0))
+
+
+# ---------------------------------------------------------------------------------------------
+# The fusion stage's outputs
+
+def fused_name(variant: str) -> str:
+    return f"{variant}+{VARIANT}"
+
+
+def evaluate_fusion(params, variant: str) -> dict:
+    """Late-fuse ``variant``'s test scores with the string match, the weight chosen per seed on the validation split.
+
+    For each seed of ``train.seeds``: its checkpoint and BM25 both score the validation gallery (training videos
+    held out of training, :func:`tcd.data.split_entries`), :func:`choose_fusion_weight` picks the weight there,
+    and the test matrix the evaluate stage saved (``<work>/scores/<variant>/sim_seed<k>.npy``) is fused with
+    BM25's test matrix at that weight. Writes a variant named :func:`fused_name` as an evaluation does, and
+    ``<reports>/tables/fusion/<variant>.csv``: T2V at every grid weight on validation (which chose) and on
+    test (shown for the record only), with the chosen weight per seed.
+    """
+    from tcd.data import load_split_data
+    from tcd.eval import score_gallery
+    from tcd.model import load_model
+    from tcd.train import default_device
+
+    work = Path(params.paths.work)
+    val = load_split_data(params, "val")
+    lex_val, val_targets, _, _ = lexical_similarity(params, "val")
+    lex_test, caption_video, video_ids, domains = lexical_similarity(params, "test")
+    sims, curves = {}, []
+    for seed in params.train.seeds:
+        model = load_model(work / "models" / variant / f"seed{seed}" / "model.pt", map_location=default_device())
+        model_val = score_gallery(model, val, params.eval.query_chunk, params.eval.video_chunk)[0].sim.numpy()
+        model_test = np.load(work / "scores" / variant / f"sim_seed{seed}.npy").astype(np.float64)
+        weight = choose_fusion_weight(model_val, lex_val, val_targets)
+        sims[seed] = fuse(model_test, lex_test, weight)
+        for split, (m, lex, targets) in {"val": (model_val, lex_val, val_targets),
+                                         "test": (model_test, lex_test, caption_video)}.items():
+            curves.append(fusion_curve(m, lex, targets).assign(seed=seed, split=split, chosen=lambda c: c.weight == weight))
+        _save_sim(work / "scores" / fused_name(variant), seed, sims[seed], caption_video, video_ids)
+    undecodable = int((~np.isfinite(np.load(work / "scores" / variant / f"sim_seed{params.train.seeds[0]}.npy"))).all(axis=0).sum())
+    result = summarise_variant(params.paths.reports, fused_name(variant), sims, caption_video, domains, undecodable)
+    curve = pd.concat(curves, ignore_index=True)
+    (Path(params.paths.reports) / "tables" / "fusion").mkdir(parents=True, exist_ok=True)
+    curve.to_csv(Path(params.paths.reports) / "tables" / "fusion" / f"{variant}.csv", index=False)
+    return {**result, "curve": curve, "val_videos": len(val), "val_captions": len(val_targets)}

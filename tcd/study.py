@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tcd.config import Params, ParamsError, load_params
@@ -102,3 +103,53 @@ def mean_sd(runs: pd.DataFrame, by: str) -> pd.DataFrame:
     grouped = runs.groupby(by, sort=False)[columns]
     table = grouped.mean().join(grouped.std(ddof=1).add_suffix("_sd"))
     return table.join(runs.groupby(by, sort=False).seed.count().rename("seeds")).reset_index()
+
+
+def caption_labels(caption: str, vocabulary: set[str]) -> str:
+    """What a caption asks a model to match: ``no scene text``, ``digits`` (quotes a number or code), ``a rare word``
+    (an upper-case word outside ``vocabulary``: a made-up name that only one video shows) or ``common words only``."""
+    from tcd.corpus.textvr import quoted_tokens
+
+    quoted = quoted_tokens(caption)
+    if any(c.isdigit() for c in caption):
+        return "digits"
+    if any(t.isalpha() and t.lower() not in vocabulary for t in quoted):
+        return "a rare word"
+    if quoted or any(w[:1].isupper() for w in caption.split()[1:] if w != "I"):
+        return "common words only"
+    return "no scene text"
+
+
+def synth_groups(corpus: str | Path, split: str = "test") -> dict[str, str] | None:
+    """video id -> its SynthTextVR hard-negative group kind (``same scene``, ``same text``, ``no group``), from the
+    corpus's SYNTH_CARD.json; None for a corpus without one (a real one)."""
+    card = Path(corpus) / "SYNTH_CARD.json"
+    if not card.is_file():
+        return None
+    names = {"scene": "same scene", "text": "same text"}
+    return {v["video_id"]: names.get(v["group"].split("-")[1], "?") if v["group"] else "no group"
+            for v in json.loads(card.read_text())["videos"][split]}
+
+
+def breakdown(params: Params, variants: list[str]) -> pd.DataFrame:
+    """T2V R@1 of each variant per kind of test caption (:func:`caption_labels`) and, on SynthTextVR, per kind of
+    hard-negative group (:func:`synth_groups`): where string matching and the learned models each win. Reads the
+    saved test matrices (``<work>/scores/<variant>/sim_seed<k>.npy``, every seed there); mean over seeds."""
+    from tcd.corpus.textvr import captions_and_targets, load_split, wordpiece_vocabulary
+    from tcd.eval import metrics_from_ranks, text_to_video_ranks
+
+    entries = load_split(params.paths.corpus, "test")
+    captions, caption_video = captions_and_targets(entries)
+    vocabulary = wordpiece_vocabulary()
+    kinds = {"caption": [caption_labels(c, vocabulary) for c in captions]}
+    if (groups := synth_groups(params.paths.corpus)) is not None:
+        kinds["group"] = [groups.get(entries[v].video_id, "?") for v in caption_video]
+    rows = []
+    for variant in variants:
+        for path in sorted((Path(params.paths.work) / "scores" / variant).glob("sim_seed*.npy")):
+            ranks = text_to_video_ranks(np.load(path), caption_video)
+            for by, labels in kinds.items():
+                labels = np.asarray(labels)
+                rows += [{"variant": variant, "by": by, "kind": kind, "captions": int((labels == kind).sum()),
+                          "R@1": metrics_from_ranks(ranks[labels == kind])["R@1"]} for kind in sorted(set(labels.tolist()))]
+    return pd.DataFrame(rows).groupby(["by", "kind", "variant"], sort=False).mean().reset_index()

@@ -618,6 +618,27 @@ def curve_figure(table: pd.DataFrame, x: str, y: str, hue: str | None = None, pa
     return fig
 
 
+def fusion_curves(curve: pd.DataFrame, title: str = "") -> plt.Figure:
+    """T2V R@1 against the fusion weight (0: the model alone, 1: the string match alone), one line per seed, on
+    validation (which chose: the chosen weight ringed) and on test (for the record), from
+    :func:`tcd.lexical.evaluate_fusion`'s curve."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    for ax, split in zip(axes, ("val", "test")):
+        part = curve[curve.split == split]
+        sns.lineplot(data=part, x="weight", y="R@1", hue="seed", marker="o", palette="deep", ax=ax)
+        chosen = part[part.chosen]
+        ax.scatter(chosen.weight, chosen["R@1"], s=140, facecolors="none", edgecolors="black", label="chosen on val")
+        ax.set_title(("validation: chooses the weight" if split == "val" else "test: shown, not used to choose"),
+                     fontsize=10)
+        ax.set_xlabel("weight of the string match")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("T2V R@1")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
 def r1_vs_flops_figure(table: pd.DataFrame, x: str = "gflops", y: str = "R@1", label: str = "variant",
                        xlabel: str | None = None, ylabel: str | None = None) -> plt.Figure:
     """R@1 against forward GFLOPs (log x), one point per ``label`` (mean over its rows, with sd bars when it

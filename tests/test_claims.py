@@ -159,3 +159,38 @@ def test_changes_since_an_earlier_run_mark_changed_verdicts_and_numbers():
         {"claim": "A", "before": "agrees", "after": "agrees", "changed": False},
         {"claim": "B", "before": "differs", "after": "inconclusive", "changed": True},
         {"claim": "C", "before": "—", "after": "differs", "changed": True}]   # a new claim
+
+
+def test_fusion_claims_and_floor_rows():
+    from tcd.claims import with_floor_rows
+
+    study = {"tcd": metrics(50.0, sd=1.0), "lexical": metrics(60.0, sd=None, seeds=(0,)),
+             "tcd+lexical": metrics(66.0, sd=1.0), "clip4clip_wocr+lexical": metrics(65.0, sd=1.0),
+             "clip4clip_wocr": metrics(52.0, sd=1.0)}
+    table = claims_table(main_comparison(study), {}, None).set_index("claim")
+    # 66 vs 60: margin 2·√(1² + 0²) = 2 -> agrees; 66 vs 65: margin 2·√2 ≈ 2.83 -> inconclusive
+    assert table.loc["TCD adds to plain string matching (late fusion)", "verdict"] == "agrees"
+    assert table.loc["TCD beats the best baseline when both are fused with string matching", "verdict"] == "inconclusive"
+    # a fused row is no baseline: TCD (50) is judged against clip4clip_wocr (52), not against 65
+    assert "clip4clip_wocr 52.0" in table.loc["TCD beats every baseline", "ours"]
+    ocr = pd.DataFrame([{"row": "easyocr", "seeds": 3, "t2v_R@1": 50.0, "t2v_R@1_sd": 1.0}])
+    rows = with_floor_rows(ocr, {"lexical": study["lexical"]}).set_index("row")
+    assert list(rows.index) == ["easyocr", "BM25, easyocr"] and rows.loc["BM25, easyocr", "t2v_R@1"] == 60.0
+    assert rows.loc["BM25, easyocr", "seeds"] == 1 and np.isnan(rows.loc["BM25, easyocr", "t2v_R@1_sd"])
+
+
+def test_why_summary_reads_the_breakdown_and_the_levers():
+    from tcd.claims import why_summary
+
+    kinds = pd.DataFrame([{"by": "caption", "kind": "digits", "captions": 4, "variant": "tcd", "R@1": 25.0},
+                          {"by": "caption", "kind": "digits", "captions": 4, "variant": "lexical", "R@1": 75.0},
+                          {"by": "caption", "kind": "no scene text", "captions": 2, "variant": "tcd", "R@1": 50.0},
+                          {"by": "caption", "kind": "no scene text", "captions": 2, "variant": "lexical", "R@1": 0.0}])
+    levers = pd.DataFrame([{"row": "base", "t2v_R@1": 50.0, "t2v_R@1_sd": 1.0},
+                           {"row": "epochs=12", "t2v_R@1": 55.0, "t2v_R@1_sd": 1.0},   # +5 > 2·√2: helps
+                           {"row": "words=8", "t2v_R@1": 49.0, "t2v_R@1_sd": 1.0}])    # -1: within the noise
+    text = why_summary(kinds, levers)
+    assert "the string match leads tcd on digits (4 captions: 75.0 vs 25.0)" in text
+    assert "tcd leads on no scene text (2 captions: 0.0 vs 50.0)" in text
+    assert "`epochs=12`: T2V R@1 55.0 vs base 50.0 (+5.0, noise margin 2.8): helps" in text
+    assert "`words=8`" in text and "no measurable effect" in text

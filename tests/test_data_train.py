@@ -13,7 +13,7 @@ from tcd.corpus.synth import SynthConfig, generate
 from tcd.data import SPLITS, build_captions, captions_path, frame_cache_path, load_split_data
 from tcd.eval import evaluate_variant, headline, read_evaluation, retrieval_metrics, score_gallery, score_split, text_to_video_ranks, video_to_text_ranks
 from tcd.model import build_model, load_model
-from tcd.train import epoch_batches, train_model
+from tcd.train import epoch_batches, pair_batches, train_model
 from tcd.video import build_frame_cache
 from tcd.corpus.textvr import load_split
 
@@ -42,13 +42,17 @@ def params(tmp_path_factory):
 
 
 def test_split_view_aligns_frames_windows_and_captions(params):
-    train = load_split_data(params, "train")
-    assert train.frames.shape == (8, 4, 32, 32, 3)
-    assert len(train.windows) == 8 and all(len(w) == 4 for w in train.windows)
+    train, val = load_split_data(params, "train"), load_split_data(params, "val")
+    # train.val_fraction 0.1 of 8 videos: round(0.8) = 1 held out, its frames and captions with it
+    assert train.frames.shape == (7, 4, 32, 32, 3) and val.frames.shape == (1, 4, 32, 32, 3)
+    assert {e.video_id for e in train.entries} | {e.video_id for e in val.entries} == \
+        {e.video_id for e in load_split(params.paths.corpus, "train")}
+    assert len(train.windows) == 7 and all(len(w) == 4 for w in train.windows)
     # an empty window is an empty caption with mask False, and vice versa
     for windows, mask in zip(train.windows, train.window_mask):
         assert [bool(w) for w in windows] == mask.tolist()
-    assert len(train.captions) == 16 and np.bincount(train.caption_video).tolist() == [2] * 8
+    assert len(train.captions) == 14 and np.bincount(train.caption_video).tolist() == [2] * 7
+    assert val.captions == list(val.entries[0].captions)
     test = load_split_data(params, "test")
     assert test.caption_video.tolist() == list(range(6))  # TextVR test layout: caption i <-> video i
     batch = train.batch([0, 3], queries=["a", "b"])
@@ -153,6 +157,70 @@ def test_epoch_batches_cover_every_video_once():
     for r, queries in batches:
         for row, q in zip(r, queries):
             assert q[0] == "abc"[row]
+
+
+def test_pairs_epoch_takes_every_pair_once_and_never_a_video_twice_per_batch():
+    class Order:   # a generator whose shuffle is the hand-picked order below
+        def permutation(self, n):
+            return np.array([3, 4, 0, 5, 1, 2])
+
+    class Fake:
+        captions = ["a0", "a1", "b0", "c0", "c1", "c2"]
+        caption_video = np.array([0, 0, 1, 2, 2, 2])
+
+        def __len__(self):
+            return 3
+
+    # c0 a0 | c1 (c1 skipped once, first in line) a1 | c2 b0
+    batches = epoch_batches(Fake(), 2, Order(), epoch="pairs")
+    assert [q for _, q in batches] == [["c0", "a0"], ["c1", "a1"], ["c2", "b0"]]
+    assert [r.tolist() for r, _ in batches] == [[2, 0], [2, 0], [2, 1]]
+    for seed in range(20):
+        order = np.random.default_rng(seed).permutation(6)
+        packed = pair_batches(Fake.caption_video, order, 3)
+        assert sorted(np.concatenate(packed).tolist()) == list(range(6))   # every pair exactly once
+        assert all(len(set(Fake.caption_video[b].tolist())) == len(b) for b in packed)
+        # epoch_batches drops only one-video batches (no negative), as in the videos epoch
+        batches = epoch_batches(Fake(), 3, np.random.default_rng(seed), epoch="pairs")
+        assert sum(len(q) for _, q in batches) == sum(len(b) for b in packed if len(b) >= 2)
+
+
+def test_resume_state_loads_with_weights_only(params, tmp_path):
+    train = load_split_data(params, "train")
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        train_model(build_model(model_config(params)), train, params.train, seed=0, out_dir=tmp_path, progress=False,
+                    on_epoch_end=lambda epoch: (_ for _ in ()).throw(KeyboardInterrupt))
+    state = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert state["epoch"] == 0 and set(state) >= {"model", "optimizer", "scheduler", "numpy_rng", "torch_rng"}
+
+
+def test_log_every_keeps_one_history_row_per_step_with_the_same_values(params, tmp_path):
+    import dataclasses
+
+    train = load_split_data(params, "train")
+    histories = []
+    for log_every in (1, 3):
+        torch.manual_seed(0)
+        cfg = dataclasses.replace(params.train, log_every=log_every)
+        histories.append(train_model(build_model(model_config(params)), train, cfg, seed=0,
+                                     out_dir=tmp_path / str(log_every), progress=False))
+    a, b = (h.drop(columns="videos_per_s") for h in histories)
+    assert len(a) >= 4 and a.step.tolist() == list(range(len(a)))   # 2 epochs of >= 2 batches, one row each
+    pd.testing.assert_frame_equal(a, b)
+    assert a.dtypes.loss == float
+
+
+def test_compile_wraps_the_training_loss(params, tmp_path, monkeypatch):
+    import dataclasses
+
+    compiled = []
+    monkeypatch.setattr(torch, "compile", lambda fn: compiled.append(fn) or fn)   # the wiring, not inductor (minutes on CPU)
+    torch.manual_seed(0)
+    model = build_model(model_config(params))
+    train_model(model, load_split_data(params, "train"), dataclasses.replace(params.train, compile=True), seed=0,
+                out_dir=tmp_path, progress=False)
+    assert compiled == [model.training_loss]
 
 
 def test_training_resumes_bit_identically_after_a_kill(params, tmp_path):

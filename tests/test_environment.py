@@ -32,7 +32,7 @@ def test_params_yaml_loads_and_unknown_keys_fail(tmp_path):
     assert params.model.variant  # resolved default
     bad = tmp_path / "params.yaml"
     for text, message in [
-        ("train:\n  epoch: 3\n", r"train: unknown key\(s\) \['epoch'\]"),
+        ("train:\n  epochz: 3\n", r"train: unknown key\(s\) \['epochz'\]"),
         ("windows:\n  xi: 1.5\n", r"windows.xi must be in \(0, 1\], got 1.5"),
         ("train:\n  epochs: three\n", "train.epochs: expected int, got 'three'"),
         ("train:\n  variants: [tcdd]\n", "train.variants has 'tcdd'; the variants are clip4clip, "),
@@ -113,3 +113,12 @@ def test_code_defaults_agree_with_params_yaml():
 
     study = load_params(ROOT / "params.yaml")
     assert dataclasses.replace(study, ablations=dataclasses.replace(study.ablations, grids={})) == Params()
+
+
+def test_fusion_needs_trained_variants(tmp_path):
+    from tcd.config import ParamsError, load_params
+
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  variants: [tcd]\n")
+    with pytest.raises(ParamsError, match="lexical.fusion has 'clip4clip_wocr', which train.variants does not train"):
+        load_params(path)

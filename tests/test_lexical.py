@@ -9,9 +9,10 @@ import yaml
 
 from tcd.config import load_params
 from tcd.corpus.textvr import OcrTrack, VideoEntry, write_annotations, write_ocr_file
+from tcd.data import split_entries, validation_videos
 from tcd.eval import read_evaluation, retrieval_metrics
 from tcd.lexical import (bm25_scores, choose_fusion_weight, evaluate_lexical, fuse, fusion_curve, lexical_similarity,
-                         validation_videos, video_documents, zscore_rows)
+                         video_documents, zscore_rows)
 
 
 def track(text, track_id="0"):
@@ -134,6 +135,22 @@ def test_validation_carve_out_is_deterministic_disjoint_and_stratified():
     assert {tuple(validation_videos(entries, 0.25, seed=s)[1]) for s in range(5)} != {tuple(val)}  # the seed matters
     with pytest.raises(ValueError):
         validation_videos(entries, 1.0, seed=0)
+
+
+def test_study_splits_hold_the_validation_videos_out_of_training(tmp_path):
+    entries = [entry(f"a{i}", "A") for i in range(8)] + [entry(f"b{i}", "B") for i in range(4)]
+    write_annotations(tmp_path / "data" / "TextVR_train.json", entries)
+    write_annotations(tmp_path / "data" / "TextVR_test.json", [entry("t0", "A")])
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"seed": 3, "paths": {"corpus": str(tmp_path / "data")},
+                                                          "train": {"val_fraction": 0.25}}))
+    params = load_params(tmp_path / "params.yaml")
+    train, val = ([e.video_id for e in split_entries(params, s)] for s in ("train", "val"))
+    assert (train, val) == validation_videos(entries, 0.25, seed=3)  # drawn with the study's seed
+    assert [e.video_id for e in split_entries(params, "test")] == ["A/t0"]
+    everything = load_params(tmp_path / "params.yaml", {"train.val_fraction": 0.0})
+    assert len(split_entries(everything, "train")) == 12
+    with pytest.raises(ValueError, match="val_fraction is 0"):
+        split_entries(everything, "val")
 
 
 @pytest.fixture

@@ -34,7 +34,9 @@ def study(tmp_path_factory):
     params["frames"] = {"num_frames": 4, "size": 32}
     params["model"] = {"preset": "tiny", "vision_layers": 1, "vision_width": 64, "vision_heads": 2,
                        "embed_dim": 64, "ctcd_heads": 2}
-    params["train"].update(variants=["clip4clip", "tcd"], seeds=[0], epochs=1, batch_size=4, warmup_steps=1)
+    params["train"].update(variants=["clip4clip", "tcd"], seeds=[0], epochs=1, batch_size=4, warmup_steps=1,
+                           val_fraction=0.25)
+    params["lexical"] = {"fusion": ["tcd"]}
     params["ablations"] = {"variant": "tcd", "seeds": [0], "grids": {"window": {"xi=0.5": {"windows.xi": 0.5}, "xi=1.0": {"windows.xi": 1.0}}}}
     (tmp / "params.yaml").write_text(yaml.safe_dump(params))
     return tmp
@@ -85,6 +87,16 @@ def test_stages_run_in_order(study):
     assert floor["seeds"] == 1 and floor["t2v_R@1_sd"] is None   # deterministic: one run, no sd
     assert read_evaluation(reports, "lexical_gt")["n_videos"] == 8
 
+    _run(study, "08_fusion", tag="08_fusion-tcd", variant="tcd")
+    fused = read_evaluation(reports, "tcd+lexical")
+    assert fused["n_videos"] == 8 and fused["seeds"] == [0]
+    curve = pd.read_csv(reports / "tables" / "fusion" / "tcd.csv")
+    assert set(curve.split) == {"val", "test"} and curve[curve.split == "val"].chosen.sum() == 1
+    weight = float(curve[(curve.split == "val") & curve.chosen].weight.iloc[0])
+    # the fused metrics are the chosen weight's point of the test curve (which did not choose it)
+    test_point = curve[(curve.split == "test") & (curve.weight == weight)]
+    assert fused["t2v"]["R@1"] == pytest.approx(float(test_point["R@1"].iloc[0]))
+
     _run(study, "06_ablation", tag="06_ablation-window", ablation="window")
     window = pd.read_csv(reports / "tables" / "ablations" / "window.csv").set_index("row")
     assert set(window.index) == {"xi=0.5", "xi=1.0"}
@@ -105,5 +117,7 @@ def test_stages_run_in_order(study):
     assert "The paper&#x27;s claims, tested" in html or "claims, tested" in html
     claims = (reports / "tables" / "claims.csv").read_text()
     assert "ξ = 1.0 (whole windows) is best" in claims and "TCD beats plain OCR string matching" in claims
+    assert "TCD adds to plain string matching (late fusion)" in claims
+    assert "tcd+lexical" in pd.read_csv(reports / "tables" / "main_comparison.csv").variant.tolist()
     assert "Loading weights" not in html and "IProgress" not in html   # no library chatter in the report
     assert (reports / "tables" / "stage_timings.csv").exists() and (reports / "tables" / "complexity.csv").exists()

@@ -114,7 +114,7 @@ def test_rows_equal_to_the_main_run_reuse_its_checkpoint(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump({
         "paths": {"work": str(tmp_path / "artifacts")},
-        "train": {"variants": ["clip4clip", "tcd"], "seeds": [0, 1]},
+        "train": {"variants": ["clip4clip", "tcd"], "seeds": [0, 1]}, "lexical": {"fusion": ["tcd"]},
         "ablations": {"variant": "tcd", "grids": {"g": {
             "all": {}, "easyocr": {"ocr.source": "easyocr"}, "xi=0.4": {"windows.xi": 0.4},
             "tau=5": {"model.tau": 5.0}, "epochs": {"train.epochs": 3}}}}}))
@@ -130,3 +130,34 @@ def test_rows_equal_to_the_main_run_reuse_its_checkpoint(tmp_path):
     assert main_comparison_run(path, rows["xi=0.4"], 0) is None
     assert main_comparison_run(path, rows["epochs"], 0) is None
     assert main_comparison_run(path, rows["all"], 2) is None        # seed the train stage did not run
+
+
+def test_caption_labels_by_hand():
+    from tcd.study import caption_labels
+
+    vocabulary = {"bakery", "royal"}
+    assert caption_labels("The sign reads ROYAL BAKERY in a store.", vocabulary) == "common words only"
+    assert caption_labels("The shop KORVANO BAKERY.", vocabulary) == "a rare word"
+    assert caption_labels("A car with the plate ABC 123X drives by.", vocabulary) == "digits"
+    assert caption_labels("Two red circles move to the left on the road.", vocabulary) == "no scene text"
+    assert caption_labels("The shop Royal Bakery offers bread.", vocabulary) == "common words only"  # re-cased quote
+
+
+def test_breakdown_ranks_each_caption_kind(tmp_path):
+    from tcd.corpus.textvr import VideoEntry, write_annotations
+    from tcd.study import breakdown
+
+    caps = ["The shop KORVANO.", "Two red circles move left.", "The plate ABC 123X."]
+    entries = [VideoEntry(video_id=f"D/v{i}", path=f"D/v{i}.mp4", domain="D", split="test", source="t",
+                          ocr_path=f"D/v{i}.json", captions=(c,), desc_ids=(i,), duration=1.0) for i, c in enumerate(caps)]
+    write_annotations(tmp_path / "data" / "TextVR_test.json", entries)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"paths": {"corpus": str(tmp_path / "data"),
+                                                                     "work": str(tmp_path / "art")}}))
+    scores = tmp_path / "art" / "scores" / "m"
+    scores.mkdir(parents=True)
+    np.save(scores / "sim_seed0.npy", np.eye(3, dtype=np.float32))                    # all three right
+    np.save(scores / "sim_seed1.npy", np.eye(3, dtype=np.float32)[:, [1, 0, 2]])      # captions 0 and 1 wrong
+    table = breakdown(load_params(tmp_path / "params.yaml"), ["m"]).set_index("kind")
+    assert set(table.by) == {"caption"}  # no SYNTH_CARD.json: no group kinds
+    assert table.loc["a rare word", "R@1"] == 50.0 and table.loc["no scene text", "R@1"] == 50.0
+    assert table.loc["digits", "R@1"] == 100.0 and table.loc["digits", "captions"] == 1

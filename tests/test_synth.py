@@ -107,3 +107,20 @@ def test_hard_negative_groups(corpus):
     diff = np.abs(fa - fb).mean(axis=-1)
     assert diff[text_area].mean() > 5 * max(diff[~text_area].mean(), 0.2)
 
+
+
+def test_quotes_leave_digits_out_unless_drawn():
+    from tcd.corpus.synth import _quote
+
+    never = SynthConfig(numeric_quote_prob=0.0, partial_quote_prob=0.0, paraphrase_prob=0.0)
+    always = SynthConfig(numeric_quote_prob=1.0, partial_quote_prob=0.0, paraphrase_prob=0.0)
+    rng = np.random.default_rng(0)
+    assert _quote(rng, never, "KORVA MARATHON 2019") == ("KORVA MARATHON", ["partial"])
+    assert _quote(rng, always, "KORVA MARATHON 2019") == ("KORVA MARATHON 2019", [])
+    assert _quote(rng, never, "$3.50") == ("$3.50", [])        # all digits: quoted whole or not at all
+    assert _quote(rng, never, "ABC 2 - 3 XYZ")[0] == "ABC XYZ"  # no stray dash left behind
+
+
+def test_group_shares_are_checked():
+    with pytest.raises(ValueError, match="sum to <= 1"):
+        SynthConfig(scene_group_share=0.7, text_group_share=0.4)

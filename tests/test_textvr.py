@@ -106,3 +106,28 @@ def test_captions_and_targets_multi_caption():
 def test_ocr_track_properties():
     t = OcrTrack("0", "OPEN", 1.0, {5: (0.0,) * 8, 2: (1.0,) * 8})
     assert (t.first_frame, t.last_frame) == (2, 5)
+
+
+def test_caption_statistics_by_hand():
+    from tcd.corpus.textvr import caption_statistics, quoted_tokens
+
+    assert quoted_tokens("The website of WARRIORS is WARRIORS.COM.") == ["WARRIORS", "WARRIORS.COM"]
+    assert quoted_tokens("I see ROAD WORK 500FT and a B sign") == ["ROAD", "WORK", "500FT"]  # "I", "B": one letter
+    stats = caption_statistics(["The ZARA shop.", "Park 24 hrs here.", "A man walks to the Door.",
+                                "a dog runs in the park"], vocabulary={"zara", "door"})
+    assert stats["captions"] == 4 and stats["words"] == pytest.approx((3 + 4 + 6 + 6) / 4)
+    assert stats["quotes_upper"] == 0.25 and stats["has_digit"] == 0.25
+    assert stats["no_text"] == 0.25          # only the dog: "Door" is capitalised mid-sentence, "Park 24" has a digit
+    assert stats["common_words"] == 1.0      # ZARA, the one quoted token, is in the vocabulary given
+
+
+def test_synth_calibration_targets_are_textvrs_measured_numbers():
+    from tcd.corpus.synth import TEXTVR_CAPTIONS
+    from tcd.corpus.textvr import caption_statistics, wordpiece_vocabulary
+
+    entries = load_annotations(SAMPLE) + load_annotations(FIXTURES / "TextVR_test_rand_head20.json")
+    captions = list(dict.fromkeys(c for e in entries for c in e.captions))
+    measured = caption_statistics(captions, wordpiece_vocabulary())
+    assert measured["captions"] == TEXTVR_CAPTIONS["captions"] == 49
+    for key, value in TEXTVR_CAPTIONS.items():
+        assert round(measured[key], 2) == value, key

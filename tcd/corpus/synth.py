@@ -71,8 +71,27 @@ GOODS = ("fresh bread", "cheap clothes", "hot coffee", "fresh vegetables", "used
          "cold drinks", "local food")
 
 
-def _word(rng: np.random.Generator) -> str:
-    """A made-up brand-like word, e.g. KORVANO."""
+# TextVR's captions as tcd.corpus.textvr.caption_statistics measures them on the real entries in
+# tests/fixtures/textvr (49 distinct test captions; a test recomputes these): the targets of the knobs above.
+TEXTVR_CAPTIONS = {"captions": 49, "words": 13.39, "quotes_upper": 0.61, "has_digit": 0.06, "no_text": 0.16,
+                   "common_words": 0.79}
+
+# Common English words for names (none a colour, shape or direction word): most words TextVR captions quote
+# are dictionary words shared by many videos (TEXTVR_CAPTIONS["common_words"]), not one-off brand names.
+COMMON_WORDS = ("ROYAL", "GOLDEN", "CITY", "SUN", "RIVER", "PARK", "OCEAN", "KING", "QUEEN", "LUCKY", "HAPPY", "OLD",
+                "NEW", "GRAND", "PRIME", "METRO", "NORTH", "SOUTH", "EAST", "WEST", "CENTRAL", "MODERN", "CLASSIC",
+                "URBAN", "SILVER", "CROWN", "EAGLE", "LION", "TIGER", "PALM", "MAPLE", "OAK", "PINE", "ROSE", "LILY",
+                "BRIDGE", "HARBOR", "ISLAND", "VALLEY", "MOUNTAIN", "LAKE", "GARDEN", "HOME", "FAMILY", "FRIENDS",
+                "SPORTS", "TOWN", "VILLAGE", "COUNTRY", "NATIONAL", "UNITED", "GLOBAL", "PLANET", "FIRST", "BEST",
+                "SMART", "FAST", "SUPER", "MAGIC", "DREAM", "WORLD", "NATURE", "SPRING", "SUMMER", "WINTER", "AUTUMN",
+                "MORNING", "EVENING", "NIGHT", "MOON", "STORM", "THUNDER", "FIRE", "STONE", "IRON", "GOLD", "LIBERTY",
+                "VICTORY", "EMPIRE", "PHOENIX", "DRAGON", "FALCON", "ANCHOR", "HARVEST", "BAY", "COAST", "PLAZA")
+
+
+def _word(rng: np.random.Generator, common: float = 0.0) -> str:
+    """With chance ``common`` a common English word (shared by many videos), else a made-up brand-like word, e.g. KORVANO."""
+    if rng.random() < common:
+        return _pick(rng, COMMON_WORDS)
     while True:
         n = int(rng.integers(2, 4))
         w = "".join(_CONS[rng.integers(len(_CONS))] + _VOWELS[rng.integers(len(_VOWELS))] for _ in range(n))
@@ -93,16 +112,17 @@ def _code(rng: np.random.Generator, letters: int) -> str:
     return "".join(_CONS[rng.integers(len(_CONS))] for _ in range(letters))
 
 
-def _text_for(kind: str, rng: np.random.Generator) -> str:
-    """One scene-text string of the given kind."""
+def _text_for(kind: str, rng: np.random.Generator, common: float = 0.0) -> str:
+    """One scene-text string of the given kind; ``common``: the chance each name word is a common word (`_word`)."""
     n = lambda lo, hi: int(rng.integers(lo, hi))  # noqa: E731
+    word = lambda: _word(rng, common)  # noqa: E731
     if kind == "shop":
-        return _cased(rng, _pick(rng, (f"{_word(rng)} {_pick(rng, SHOP_WORDS)}", f"{_pick(rng, SHOP_WORDS)} {_word(rng)}",
-                                       _word(rng))))
+        return _cased(rng, _pick(rng, (f"{word()} {_pick(rng, SHOP_WORDS)}", f"{_pick(rng, SHOP_WORDS)} {word()}",
+                                       word())))
     if kind == "street":
-        return _pick(rng, (f"{_word(rng).title()} {_pick(rng, ('St', 'Ave', 'Road', 'Lane'))}", f"RUE {_word(rng)}"))
+        return _pick(rng, (f"{word().title()} {_pick(rng, ('St', 'Ave', 'Road', 'Lane'))}", f"RUE {word()}"))
     if kind == "poster":
-        return _cased(rng, _pick(rng, (f"{_word(rng)} {n(1990, 2025)}", f"{_word(rng)} LIVE", f"{_word(rng)} FESTIVAL")))
+        return _cased(rng, _pick(rng, (f"{word()} {n(1990, 2025)}", f"{word()} LIVE", f"{word()} FESTIVAL")))
     if kind == "price":
         return _pick(rng, (f"${n(1, 20)}.{n(10, 99)}", f"{n(1, 60)}.{n(10, 99)} EUR", f"2 FOR ${n(3, 9)}"))
     if kind == "sign":
@@ -111,31 +131,31 @@ def _text_for(kind: str, rng: np.random.Generator) -> str:
         return _pick(rng, (f"SCORE {n(100, 99999)}", f"LEVEL {n(1, 40)}", f"HP {n(10, 100)}", f"COINS {n(10, 999)}",
                            f"WAVE {n(1, 20)}", f"TIME {n(0, 10):02d}:{n(0, 60):02d}"))
     if kind == "gametitle":
-        return f"{_word(rng)} {_pick(rng, ('QUEST', 'RUSH', 'LEGENDS', 'ARENA', 'KINGDOM'))}"
+        return f"{word()} {_pick(rng, ('QUEST', 'RUSH', 'LEGENDS', 'ARENA', 'KINGDOM'))}"
     if kind == "player":
-        return _pick(rng, (f"{_word(rng)} {n(1, 99)}", f"No. {n(1, 99)} {_word(rng)}"))
+        return _pick(rng, (f"{word()} {n(1, 99)}", f"No. {n(1, 99)} {word()}"))
     if kind == "score":
         return f"{_code(rng, 3)} {n(0, 6)} - {n(0, 6)} {_code(rng, 3)}"
     if kind == "banner":
-        return _cased(rng, _pick(rng, (f"{_word(rng)} {_pick(rng, ('CUP', 'OPEN', 'MARATHON', 'CLASSIC'))} {n(1990, 2025)}",
-                                       f"GO {_word(rng)}!", f"{_word(rng)} SPORTS")))
+        return _cased(rng, _pick(rng, (f"{word()} {_pick(rng, ('CUP', 'OPEN', 'MARATHON', 'CLASSIC'))} {n(1990, 2025)}",
+                                       f"GO {word()}!", f"{word()} SPORTS")))
     if kind == "plate":
         return f"{_code(rng, 3)} {n(100, 999)}{_code(rng, 1)}"
     if kind == "roadsign":
-        return _pick(rng, (f"EXIT {n(1, 99)}", f"{_word(rng).title()} {n(2, 80)} km", f"SPEED {10 * n(3, 13)}"))
+        return _pick(rng, (f"EXIT {n(1, 99)}", f"{word().title()} {n(2, 80)} km", f"SPEED {10 * n(3, 13)}"))
     if kind == "headline":
-        return (f"{_word(rng)} {_pick(rng, ('BRIDGE', 'HARBOR', 'STATION', 'AIRPORT', 'SCHOOL'))} "
+        return (f"{word()} {_pick(rng, ('BRIDGE', 'HARBOR', 'STATION', 'AIRPORT', 'SCHOOL'))} "
                 f"{_pick(rng, ('REOPENS', 'CLOSES', 'EXPANDS', 'WINS AWARD'))}")
     if kind == "subtitle":
-        name, place = _word(rng).title(), _word(rng).title()
+        name, place = word().title(), word().title()
         return _pick(rng, (f"I will meet {name} in {place}.", f"{name} left the {place} hotel.",
                            f"Call {name} before {n(1, 12)} pm.", f"We lost the {place} file."))
     if kind == "logo":
-        return _pick(rng, (f"{_code(rng, 3)} NEWS", f"CH {n(1, 99)}", f"{_word(rng)} TV"))
+        return _pick(rng, (f"{_code(rng, 3)} NEWS", f"CH {n(1, 99)}", f"{word()} TV"))
     if kind == "ticker":
         return f"{_code(rng, 4)} +{n(0, 9)}.{n(0, 99):02d}%"
     if kind == "label":
-        return _cased(rng, f"{_word(rng)} {_pick(rng, ('FLOUR', 'OLIVE OIL', 'RICE', 'SUGAR', 'PASTA', 'TEA', 'HONEY'))}")
+        return _cased(rng, f"{word()} {_pick(rng, ('FLOUR', 'OLIVE OIL', 'RICE', 'SUGAR', 'PASTA', 'TEA', 'HONEY'))}")
     if kind == "step":
         return _pick(rng, (f"STEP {n(1, 9)}", f"BAKE {5 * n(2, 12)} MIN", f"{n(1, 5)} CUPS"))
     if kind == "number":
@@ -403,12 +423,13 @@ def _plan_text(rng: np.random.Generator, cfg: SynthConfig, vis: _Visual, kind: s
     travel = (velocity - pan) * steps
     pad = 4 if style in ("board", "overlay") else 2
     size = max(10, int(base * cfg.text_scale * cfg.height / 160))
-    while size >= 10 and _text_width(text, font, size) + 2 * pad > cfg.width - 8 - abs(travel):
+    tilt = 0.0 if overlay else 0.05  # perspective moves a corner by up to 5% of the patch width (_render_patch)
+    while size >= 10 and (_text_width(text, font, size) + 2 * pad) * (1 + 2 * tilt) > cfg.width - 8 - abs(travel):
         size -= 1
     if size < 10:
         return None
     pw, ph = _text_width(text, font, size) + 2 * pad, int(size * 1.25) + 2 * pad
-    x_lo, x_hi = 4 - min(0.0, travel), cfg.width - 4 - pw - max(0.0, travel)
+    x_lo, x_hi = 4 + tilt * pw - min(0.0, travel), cfg.width - 4 - (1 + tilt) * pw - max(0.0, travel)
     if kind in ("subtitle", "headline"):
         x_lo = x_hi = (cfg.width - pw) / 2 if kind == "subtitle" else 4
     for _ in range(20):
@@ -446,9 +467,17 @@ def _visual_phrase(g: _ObjectGroup) -> str:
     return f"{COUNT_WORDS[g.count]} {g.colour} {noun} {verb} {DIRECTION_WORDS[g.direction]}"
 
 
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
+
+
 def _quote(rng: np.random.Generator, cfg: SynthConfig, text: str) -> tuple[str, list[str]]:
-    """The text as a caption quotes it: whole, as a contiguous sub-span of its words, and/or re-cased."""
+    """The text as a caption quotes it: whole, as a contiguous sub-span of its words, and/or re-cased; its digit
+    words are left out unless ``numeric_quote_prob`` draws them (TextVR's captions rarely quote numbers)."""
     words, flags = text.split(), []
+    if any(_has_digit(w) for w in words) and not all(_has_digit(w) for w in words) \
+            and rng.random() >= cfg.numeric_quote_prob:
+        words, flags = [w for w in words if not _has_digit(w) and any(c.isalnum() for c in w)] or words, ["partial"]
     if len(words) > 1 and rng.random() < cfg.partial_quote_prob:
         n = int(rng.integers(1, len(words)))
         first = int(rng.integers(0, len(words) - n + 1))
@@ -486,6 +515,9 @@ def _caption(rng: np.random.Generator, cfg: SynthConfig, video: _Video, kind: st
         salient = salient[:1]  # same-text groups quote only the shared string; visuals must disambiguate
     timed_texts = [tp for tp in salient if any(g.span == tp.span for g in vis.objects)]
     tp = _pick(rng, timed_texts if kind == "text+visual" and timed_texts and rng.random() < 0.7 else salient)
+    wordy = [o for o in salient if not _has_digit(o.text)]
+    if _has_digit(tp.text) and wordy and rng.random() >= cfg.numeric_quote_prob:
+        tp = _pick(rng, wordy)  # TextVR's captions quote names and words far more often than numbers
     quote, flags = _quote(rng, cfg, tp.text)
     clause = _text_clause(rng, tp.kind, quote, "paraphrase" in flags)
     if kind == "text":
@@ -496,6 +528,8 @@ def _caption(rng: np.random.Generator, cfg: SynthConfig, video: _Video, kind: st
             second = _text_clause(rng, o.kind, q2, "paraphrase" in f2)
             clause += f", and {second[0].lower()}{second[1:]}"
             flags += [f for f in f2 if f not in flags]
+        if rng.random() < cfg.scene_context_prob:
+            clause += f" {scene}"  # TextVR's captions say where, too (13 words on average, TEXTVR_CAPTIONS)
         return clause + ".", "+".join(["text"] + flags)
     timed = [g for g in vis.objects if g.span == tp.span and g.span != (0, int(cfg.seconds * cfg.fps))]
     if timed:
@@ -508,7 +542,7 @@ def _caption(rng: np.random.Generator, cfg: SynthConfig, video: _Video, kind: st
 
 
 # Caption-kind mix per group kind (text, text+visual, visual); test mix ~ 60 / 25 / 15 overall.
-KIND_MIX = {"scene": (0.8, 0.2, 0.0), "text": (0.0, 0.5, 0.5), "": (0.72, 0.1, 0.18)}
+KIND_MIX = {"scene": (0.8, 0.2, 0.0), "text": (0.0, 0.7, 0.3), "": (0.72, 0.1, 0.18)}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -518,7 +552,7 @@ def _plan_split(rng: np.random.Generator, cfg: SynthConfig, split: str, n: int, 
                 names: set[str]) -> list[_Video]:
     t = int(round(cfg.seconds * cfg.fps))
     g = max(2, cfg.hard_negative_group_size)
-    n_scene, n_text = int(round(0.4 * n / g)), int(round(0.25 * n / g))
+    n_scene, n_text = int(round(cfg.scene_group_share * n / g)), int(round(cfg.text_group_share * n / g))
     while (n_scene + n_text) * g > n and (n_scene or n_text):
         n_scene, n_text = (n_scene - 1, n_text) if n_scene >= n_text else (n_scene, n_text - 1)
     units = [("scene", g)] * n_scene + [("text", g)] * n_text + [("", 1)] * (n - (n_scene + n_text) * g)
@@ -544,13 +578,13 @@ def _plan_split(rng: np.random.Generator, cfg: SynthConfig, split: str, n: int, 
                 distractors.append((_pick(rng, distract_kinds), " ".join(words[:k])))
             else:
                 kd = _pick(rng, distract_kinds)
-                distractors.append((kd, _text_for(kd, rng)))
+                distractors.append((kd, _text_for(kd, rng, cfg.common_word_prob)))
         shared_visual = _plan_visual(rng, domain, cfg, t)
         layout_seed = int(rng.integers(2**31))
-        shared_text = _text_for(kinds[0], rng)
+        shared_text = _text_for(kinds[0], rng, cfg.common_word_prob)
         for member in range(size):
             vis = shared_visual if gkind == "scene" or member == 0 else _plan_visual(rng, domain, cfg, t)
-            texts_wanted = [(k, _text_for(k, rng)) for k in kinds]
+            texts_wanted = [(k, _text_for(k, rng, cfg.common_word_prob)) for k in kinds]
             if gkind == "text":
                 texts_wanted[0] = (kinds[0], shared_text)
             # same-scene members place their text with the same RNG stream, so layouts match where sizes allow
@@ -560,7 +594,7 @@ def _plan_split(rng: np.random.Generator, cfg: SynthConfig, split: str, n: int, 
             for k, s in texts_wanted:
                 tp = _plan_text(lrng, cfg, vis, k, s, True, t, taken)
                 if tp is None:  # too long for the frame: a fresh, shorter-or-equal draw of the same kind
-                    tp = _plan_text(lrng, cfg, vis, k, _text_for(k, lrng), True, t, taken)
+                    tp = _plan_text(lrng, cfg, vis, k, _text_for(k, lrng, cfg.common_word_prob), True, t, taken)
                 if tp is not None:
                     plans.append(tp)
             if not plans:  # always at least one quotable text

