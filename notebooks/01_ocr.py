@@ -17,7 +17,7 @@ import torch
 
 from tcd import viz
 from tcd.config import load_params
-from tcd.corpus.textvr import load_split, read_ocr_file
+from tcd.corpus.textvr import load_split, read_ocr_file, videos_dir
 from tcd.ocr import EasyOcrReader, ocr_frame_indices, ocr_stage
 from tcd.video import probe, read_frames
 
@@ -62,7 +62,7 @@ test = load_split(corpus, "test")
 examples = list({e.domain: e for e in test}.values())
 images, titles, pairs = [], [], []
 for entry in examples:
-    path = corpus / "Videos" / entry.path
+    path = videos_dir(corpus) / entry.path
     info = probe(path)
     f = int(ocr_frame_indices(info.num_frames, info.fps, params.ocr.fps)[len(ocr_frame_indices(info.num_frames, info.fps, params.ocr.fps)) // 2])
     images.append(read_frames(path, [f])[0])

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from tcd.config import load_params
-from tcd.corpus.textvr import load_split, read_ocr_file
+from tcd.corpus.textvr import load_split, read_ocr_file, videos_dir
 from tcd import viz
 from tcd.captioner import token_reduction, xi_sensitivity
 from tcd.data import SPLITS, build_captions, captions_path, ocr_tracks_dir
@@ -63,7 +63,7 @@ for split in SPLITS:
         if entry.video_id not in docs[split]["videos"] or "error" in docs[split]["videos"][entry.video_id]:
             continue
         tracks = read_ocr_file(path) if path.exists() else []
-        n_frames = probe(corpus / "Videos" / entry.path).num_frames
+        n_frames = probe(videos_dir(corpus) / entry.path).num_frames
         n_inst, n_words, n_windows = token_reduction(tracks, n_frames, params.frames.num_frames, params.windows.xi,
                                                      params.windows.instance_words)
         rows.append({"split": split, "instances": n_inst, "starvr_words": n_words, "nonempty_windows": n_windows})
@@ -83,7 +83,7 @@ def sensitivity(source):
     source_params = load_params(params_file, {"ocr.source": source})
     tracks_dir = ocr_tracks_dir(source_params)
     videos = [(read_ocr_file(tracks_dir / e.ocr_path) if (tracks_dir / e.ocr_path).exists() else [],
-               probe(corpus / "Videos" / e.path).num_frames) for e in load_split(corpus, "test")]
+               probe(videos_dir(corpus) / e.path).num_frames) for e in load_split(corpus, "test")]
     return xi_sensitivity(videos, [0.2, 0.4, 0.6, 0.8, 1.0], params.frames.num_frames, params.windows.max_words)
 
 xi_tables = {"EasyOCR": sensitivity("easyocr"), "ground truth": sensitivity("provided")}

@@ -29,7 +29,7 @@ from IPython.display import Markdown, display
 from tcd import viz
 from tcd.captioner import window_captions
 from tcd.config import load_params
-from tcd.corpus.textvr import read_ocr_file
+from tcd.corpus.textvr import read_ocr_file, videos_dir
 from tcd.data import load_split_data, ocr_tracks_dir
 from tcd.model import VideoState, build_model, load_model
 from tcd.model.condition import text_condition_scales
@@ -76,7 +76,7 @@ display(Markdown(f"**Video** `{video_id}` ({entry.domain}) · **query** “{quer
 # (`tcd.video.segment_centers`); below are those frames at full resolution with the tracks visible in them.
 
 # %%
-video_path = Path(params.paths.corpus) / "Videos" / entry.path
+video_path = videos_dir(params.paths.corpus) / entry.path
 info = probe(video_path)
 track_file = ocr_tracks_dir(params) / entry.ocr_path
 tracks = read_ocr_file(track_file) if track_file.exists() else []
@@ -132,7 +132,7 @@ def gt_tracks(e):
 
 effects = []
 for k, e in enumerate(test.entries):
-    frames_k = probe(Path(params.paths.corpus) / "Videos" / e.path).num_frames
+    frames_k = probe(videos_dir(params.paths.corpus) / e.path).num_frames
     effect = viz.xi_effect(gt_tracks(e), frames_k, n, xis, params.windows.max_words)
     effects.append((effect["texts_dropped"], effect["windows_changed"], -k, frames_k))
 dropped, changed, minus_k, xi_frames = max(effects)

@@ -1,11 +1,17 @@
 """tcd: the TCD reproduction study's command line.
 
   tcd data synth [--params params.yaml]               build the SynthTextVR corpus at paths.corpus
+  tcd data validate ROOT [--json]                     check a corpus root's annotations, videos and OCR files
+  tcd data leaderboard ROOT SIM.npy OUT.npy           the test matrix in TextVR_test_rand.json order (CodaLab)
+  tcd data import VIDEOS_DIR CAPTIONS OUT_ROOT        a TextVR-layout corpus from a folder of videos + captions
+  tcd data convert {msrvtt,m4vitevqa} SRC OUT         MSR-VTT or M4-ViteVQA converted to the TextVR layout
   tcd notebook NAME [-p KEY=VALUE ...] [--tag T]      run notebooks/NAME.py through papermill (every DVC stage)
   tcd summary                                         each variant's headline metrics and the claims' verdicts
+  tcd train [--variant V] [--seed S] [--out-dir D]    one training run; `torchrun --nproc_per_node K -m tcd.cli train` for DDP
   tcd bench complexity [--preset P] [--variants V ...] [--json]   tokens, parameters and FLOPs per variant
   tcd bench train [--preset P] [--variants V ...] [--anchor] [--json]  seconds, FLOPs, MFU per training step
   tcd bench score [--n 2727 | --sizes 1000,2727] [--json]          seconds to score N captions x N videos
+  tcd bench data [--videos 48] [--loader-workers 0,2] [--json]     frames/s decoded into the cache, served to training
     (at --preset clip-b32 the default variants include starvr_paper: StarVR with TextVR's own encoders)
 
 Mistakes (an unknown notebook, params file, key or variant) end in one line on stderr and exit status 2.
@@ -73,13 +79,13 @@ def _summary(args: argparse.Namespace) -> None:
     files = sorted((reports / "metrics").glob("*.json"))
     if not files:
         raise UsageError(f"no metrics under {reports / 'metrics'}: run the study first (make study)")
-    print(f"{'variant':<16}{'T2V R@1':>14}{'V2T R@1':>14}{'T2V MnR':>9}  seeds")
+    print(f"{'variant':<24}{'T2V R@1':>14}{'V2T R@1':>14}{'T2V MnR':>9}  seeds")
     for path in files:
         m = json.loads(path.read_text())
         if "t2v" not in m:
             continue
         pm = lambda d: f"{m[d]['R@1']:.1f}" + (f" ± {m[f'{d}_R@1_sd']:.1f}" if m.get(f"{d}_R@1_sd") is not None else "")
-        print(f"{path.stem:<16}{pm('t2v'):>14}{pm('v2t'):>14}{m['t2v']['MnR']:>9.1f}  {m['seeds']}")
+        print(f"{path.stem:<24}{pm('t2v'):>14}{pm('v2t'):>14}{m['t2v']['MnR']:>9.1f}  {m['seeds']}")
     claims = reports / "tables" / "claims.csv"
     if claims.exists():
         print("\nThe paper's claims (reports/report.html says why):")
@@ -139,6 +145,56 @@ def _bench_score(args: argparse.Namespace) -> None:
     _print_rows(rows, args.json)
 
 
+def _bench_data(args: argparse.Namespace) -> None:
+    """Decode rows when the params' corpus is present (else none, said on stderr), then the serve rows."""
+    from tcd.config import load_params
+    from tcd.databench import decode_rows, serve_rows
+
+    import torch
+
+    params = load_params(args.params)
+    ints = lambda text: [int(w) for w in text.split(",")]
+    num_frames, size = args.num_frames or params.frames.num_frames, args.size or params.frames.size
+    rows = []
+    if (Path(params.paths.corpus) / "TextVR_test.json").exists():
+        rows += decode_rows(params.paths.corpus, args.videos, num_frames, size, params.frames.fit,
+                            ints(args.decode_workers), args.repeats, args.warmup)
+    else:
+        print(f"tcd bench data: no corpus at {params.paths.corpus}: decoding not measured", file=sys.stderr)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    rows += serve_rows(args.serve_videos, num_frames, size, args.batch_size, ints(args.loader_workers), device,
+                       args.repeats, args.warmup)
+    _print_rows(rows, args.json)
+
+
+def _train(args: argparse.Namespace) -> None:
+    """The train notebook's `train_run` for one variant and seed; under torchrun, one rank of a DDP run."""
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    from tcd.config import load_params
+    from tcd.data import load_split_data
+    from tcd.train import train_run
+
+    params = load_params(args.params, {"model.variant": args.variant})
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:   # torchrun set RANK, WORLD_SIZE, MASTER_ADDR/PORT, LOCAL_RANK
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    torch.set_num_threads(params.train.threads or torch.get_num_threads())
+    out_dir = Path(args.out_dir or Path(params.paths.work) / "models" / params.model.variant / f"seed{args.seed}")
+    try:
+        _, _, summary = train_run(params, args.seed, load_split_data(params, "train"), out_dir, progress=not args.quiet)
+    finally:
+        if distributed:
+            dist.destroy_process_group()
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps(summary))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tcd import __version__
 
@@ -152,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--root", help="output root (default: paths.corpus from params)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=_data_synth)
+    from tcd.corpus.commands import register as register_corpus_commands  # leaderboard, validate, import, convert
+
+    register_corpus_commands(data)
 
     notebook = commands.add_parser("notebook", help="run a study notebook through papermill")
     notebook.add_argument("name", help="notebook name under notebooks/, without .py (e.g. 03_train)")
@@ -167,6 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="each variant's headline metrics and the claims' verdicts")
     summary.add_argument("--params", default="params.yaml", help="the study's params file (its paths: section)")
     summary.set_defaults(func=_summary)
+
+    train_cmd = commands.add_parser("train", help="train one variant and seed (the train stage's run); torchrun-ready")
+    train_cmd.add_argument("--params", default="params.yaml", help="the study's params file")
+    train_cmd.add_argument("--variant", help="model.variant (default: the params file's)")
+    train_cmd.add_argument("--seed", type=int, default=0)
+    train_cmd.add_argument("--out-dir", help="default: <paths.work>/models/<variant>/seed<seed>")
+    train_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+    train_cmd.set_defaults(func=_train)
 
     bench = commands.add_parser("bench", help="benchmarks that print numbers").add_subparsers(dest="bench_command", required=True)
     complexity = bench.add_parser("complexity", help="tokens, parameters and FLOPs (torch.utils.flop_counter) per variant")
@@ -204,6 +271,20 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--warmup", type=int, default=1, help="untimed repeats first")
     score.add_argument("--json", action="store_true")
     score.set_defaults(func=_bench_score)
+    data_bench = bench.add_parser("data", help="frames/s decoded into the frame cache and served by the DataLoader")
+    data_bench.add_argument("--params", default="params.yaml", help="its paths.corpus and frames: section")
+    data_bench.add_argument("--videos", type=int, default=48, help="corpus test videos decoded per repeat")
+    data_bench.add_argument("--decode-workers", default="1,2", help="comma-separated process counts")
+    data_bench.add_argument("--serve-videos", type=int, default=512, help="rows of the synthetic cache served")
+    data_bench.add_argument("--loader-workers", default="0,2", help="comma-separated DataLoader worker counts")
+    data_bench.add_argument("--batch-size", type=int, default=32)
+    data_bench.add_argument("--num-frames", type=int, help="default: frames.num_frames")
+    data_bench.add_argument("--size", type=int, help="default: frames.size")
+    data_bench.add_argument("--device", help="where served batches go: cuda or cpu (default: cuda when present)")
+    data_bench.add_argument("--repeats", type=int, default=3, help="timed repeats (the median is reported)")
+    data_bench.add_argument("--warmup", type=int, default=1, help="untimed repeats first")
+    data_bench.add_argument("--json", action="store_true")
+    data_bench.set_defaults(func=_bench_data)
     return parser
 
 

@@ -21,7 +21,8 @@ import numpy as np
 from tcd.captioner import instance_tokens, keys_past_end, window_captions
 from tcd.config import Params
 from tcd.corpus.textvr import VideoEntry, captions_and_targets, load_split, read_ocr_file
-from tcd.video import load_frame_cache, probe
+from tcd.corpus.textvr import videos_dir as textvr_videos_dir
+from tcd.video import FrameRows, load_frame_cache, probe
 
 SPLITS = ("train", "test")       # the annotation files (and frame caches, captions files)
 VIEWS = {"train": "train", "val": "train", "test": "test"}   # the study's splits -> the annotation split each reads
@@ -63,7 +64,8 @@ def split_entries(params: Params, split: str) -> list[VideoEntry]:
 
 
 def frame_cache_path(params: Params, split: str) -> Path:
-    return Path(params.paths.work) / "frames" / f"{VIEWS.get(split, split)}.npz"
+    """The cache folder of ``split``'s annotation split (val reads train's): see `tcd.video.build_frame_cache`."""
+    return Path(params.paths.work) / "frames" / VIEWS.get(split, split)
 
 
 def ocr_tracks_dir(params: Params) -> Path:
@@ -87,7 +89,7 @@ def build_captions(params: Params, split: str) -> dict:
     """
     entries = load_split(params.paths.corpus, VIEWS.get(split, split))
     tracks_dir = ocr_tracks_dir(params)
-    videos_dir = Path(params.paths.corpus) / "Videos"
+    videos_dir = textvr_videos_dir(params.paths.corpus)
     n = params.frames.num_frames
     videos, missing = {}, []
     for entry in entries:
@@ -128,7 +130,7 @@ class SplitData:
     """One split, aligned row by row: frames, OCR windows, instance words, and the captions."""
 
     entries: list[VideoEntry]
-    frames: np.ndarray  # uint8 [V, N, S, S, 3]
+    frames: FrameRows  # uint8 [V, N, S, S, 3], read from disk per batch (indexing returns an array)
     frame_mask: np.ndarray  # bool [V, N]
     windows: list[list[str]]
     window_mask: np.ndarray  # bool [V, N]
@@ -225,7 +227,7 @@ def load_split_data(params: Params, split: str, captions: dict | None = None) ->
             rows.append(row)
     if not kept:
         raise ValueError(f"no usable videos in split {split!r} of {params.paths.corpus}")
-    frames = cache.frames[rows]
+    frames = cache.rows(rows)   # a view: rows are read per batch, never the whole split
     infos = [doc["videos"][e.video_id] for e in kept]
     captions, caption_video = [], []
     for row, entry in enumerate(kept):

@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from tcd.corpus.textvr import OcrTrack, VideoEntry, read_ocr_file, write_ocr_file
+from tcd.corpus.textvr import OcrTrack, VideoEntry, read_ocr_file, videos_dir, write_ocr_file
 from tcd.video import probe, read_frames
 
 EASYOCR_WEIGHTS = ("craft_mlt_25k.pth", "english_g2.pth")  # CRAFT detector + English recogniser
@@ -391,7 +391,7 @@ def _ocr_video(reader: EasyOcrReader, root: Path, entry: VideoEntry, out_dir: Pa
     out_path = out_dir / entry.ocr_path
     row = dict(video_id=entry.video_id, domain=entry.domain, n_frames_read=0, n_detections=0,
                n_dropped_nonlatin=0, n_tracks=0)
-    video_path = root / "Videos" / entry.path
+    video_path = videos_dir(root) / entry.path
     try:
         info = probe(video_path)
         indices = ocr_frame_indices(info.num_frames, info.fps, ocr_fps)

@@ -5,8 +5,11 @@ Checkpoints: ``out_dir/model.pt`` (the final model, loadable with :func:`tcd.mod
 ``out_dir/last.pt`` (model + optimiser + scheduler + RNG state after each epoch, loadable with
 ``weights_only=True``, so a killed run resumes where it stopped and ends with the same weights),
 ``out_dir/history.csv`` (one row per step; on CUDA ``videos_per_s`` times the launch, not the kernels).
-Seams for later: ``device`` (CUDA when present), AMP and DDP plug in around :func:`train_step` (the step
-``tcd bench train`` times).
+Batches come through a DataLoader (`batch_loader`: ``train.loader_workers`` processes read the frame cache, pinned
+memory on CUDA) serving exactly `epoch_batches`, so the losses do not depend on the worker count.
+Under torchrun (`tcd train`) each rank reads its slice of every global batch, the model gathers all ranks' rows
+before the loss (`tcd.distributed`: the same loss as one process), DDP averages the gradients and rank 0 writes.
+:func:`train_step` is the step ``tcd bench train`` times.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from tqdm.auto import tqdm
 
 from tcd.config import Params, TrainConfig, model_config
 from tcd.data import SplitData
+from tcd.distributed import rank_and_world, shard
 
 
 def default_device() -> torch.device:
@@ -31,14 +35,71 @@ def default_device() -> torch.device:
 
 
 def to_model_batch(model, batch: dict) -> dict:
-    """numpy batch from :meth:`SplitData.batch` -> tensors on the model's device."""
+    """Batch from :meth:`SplitData.batch` (numpy) or a `batch_loader` (tensors, pinned on CUDA) -> tensors on the
+    model's device."""
     device = next(model.parameters()).device
     out = dict(batch)
-    out["frames"] = model.preprocess_frames(torch.from_numpy(batch["frames"]).to(device))
-    for key in ("frame_mask", "ocr_mask", "instance_mask"):
-        out[key] = torch.from_numpy(batch[key]).to(device)
-    out["instance_geometry"] = torch.from_numpy(batch["instance_geometry"]).to(device)
+    move = lambda key: torch.as_tensor(batch[key]).to(device, non_blocking=True)   # async only from pinned memory
+    out["frames"] = model.preprocess_frames(move("frames"))
+    for key in ("frame_mask", "ocr_mask", "instance_mask", "instance_geometry"):
+        out[key] = move(key)
     return out
+
+
+class SplitBatches(torch.utils.data.Dataset):
+    """Item ``(rows, queries)`` -> :meth:`SplitData.batch` with its arrays as tensors: what a loader worker reads."""
+
+    def __init__(self, data: SplitData):
+        self.data = data
+
+    def __getitem__(self, item: tuple) -> dict:
+        rows, queries, *word_slots = item   # word_slots: the global batch's, when a rank reads a shard of it
+        batch = self.data.batch(rows, queries, *word_slots)
+        return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in batch.items()}
+
+
+class EpochOrder(torch.utils.data.Sampler):
+    """The current epoch's ``(rows, queries)`` batches in order; set anew each epoch while the workers persist."""
+
+    def __init__(self, batches: list | None = None):
+        super().__init__()
+        self.batches = batches or []
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+def _as_is(batch: dict) -> dict:
+    return batch   # items are whole batches already
+
+
+def batch_loader(data: SplitData, workers: int = 0, pin_memory: bool = False) -> torch.utils.data.DataLoader:
+    """A DataLoader serving exactly the batches put in ``loader.sampler.batches`` (`epoch_batches`), in order, read
+    by ``workers`` processes (0: this one). Its own generator leaves torch's global RNG as the plain loop left it."""
+    return torch.utils.data.DataLoader(SplitBatches(data), batch_size=None, sampler=EpochOrder(), num_workers=workers,
+                                       collate_fn=_as_is, pin_memory=pin_memory, persistent_workers=workers > 0,
+                                       generator=torch.Generator())
+
+
+class TrainingLoss(torch.nn.Module):
+    """``model.training_loss`` as a forward: the call DDP wraps, so its hooks average gradients across ranks."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: dict):
+        return self.model.training_loss(batch)
+
+
+def rank_batches(data: SplitData, batches: list, rank: int, world: int) -> list[tuple]:
+    """Each global batch's slice for ``rank``, with the global batch's instance-word slots (tensors must match
+    across ranks to be gathered)."""
+    return [(*shard(rows, queries, rank, world), max(1, max(len(data.words[r]) for r in rows)))
+            for rows, queries in batches]
 
 
 def epoch_batches(data: SplitData, batch_size: int, rng: np.random.Generator,
@@ -209,38 +270,45 @@ def train_model(
     dtype = autocast_dtype(cfg.precision, next(model.parameters()).device)
     scheduler = cosine_with_warmup(optimizer, cfg.warmup_steps, cfg.epochs * steps_per_epoch)
     loss_fn = torch.compile(model.training_loss) if cfg.compile else None
+    rank, world = rank_and_world()
+    if world > 1:   # under torchrun: DDP averages the gradients; rank 0 alone writes
+        loss_fn = torch.nn.parallel.DistributedDataParallel(TrainingLoss(model), find_unused_parameters=True)
     history: list[dict] = []
     start_epoch = 0
     resume_path = out_dir / "last.pt"
     if resume_path.exists():
         start_epoch, history = load_resume_state(resume_path, model, optimizer, scheduler, rng)
+    loader = batch_loader(data, cfg.loader_workers, pin_memory=next(model.parameters()).is_cuda)
     model.train()
     for epoch in range(start_epoch, cfg.epochs):
-        batches = epoch_batches(data, cfg.batch_size, rng, cfg.epoch)
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
+        batches = epoch_batches(data, cfg.batch_size, rng, cfg.epoch)   # the same on every rank (same seed)
+        loader.sampler.batches = batches if world == 1 else rank_batches(data, batches, rank, world)
+        bar = tqdm(loader, total=len(batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
         pending: list[dict] = []   # this epoch's steps; those from `done` on still hold device tensors
         done = 0
-        for rows, queries in bar:
-            t0 = time.perf_counter()
-            loss, logs, grad_norm = train_step(model, optimizer, scheduler,
-                                               to_model_batch(model, data.batch(rows, queries)), cfg.grad_clip, dtype,
-                                               loss_fn=loss_fn)
+        t0 = time.perf_counter()
+        for batch in bar:
+            loss, logs, grad_norm = train_step(model, optimizer, scheduler, to_model_batch(model, batch), cfg.grad_clip,
+                                               dtype, loss_fn=loss_fn)
             pending.append({"epoch": epoch, "step": len(history) + len(pending), "loss": loss.detach(), **logs,
                             "grad_norm": grad_norm, "lr": scheduler.get_last_lr()[0],
-                            "videos_per_s": len(rows) / (time.perf_counter() - t0)})
+                            "videos_per_s": len(batch["queries"]) / (time.perf_counter() - t0)})
             if len(pending) % cfg.log_every == 0 or len(pending) == len(batches):
                 pending[done:] = _synced(pending[done:])
                 done = len(pending)
                 bar.set_postfix(loss=f"{pending[-1]['loss']:.3f}")
+            t0 = time.perf_counter()   # the next step's time includes waiting for its batch, not this sync
         history.extend(pending)
-        save_resume_state(resume_path, model, optimizer, scheduler, rng, history, epoch)
+        if rank == 0:
+            save_resume_state(resume_path, model, optimizer, scheduler, rng, history, epoch)
         if on_epoch_end is not None:
             on_epoch_end(epoch)
     model.eval()
-    model.save(out_dir / "model.pt")
     frame = pd.DataFrame(history)
-    frame.to_csv(out_dir / "history.csv", index=False)
-    resume_path.unlink()  # the run finished: model.pt is the artefact, the resume state is not
+    if rank == 0:
+        model.save(out_dir / "model.pt")
+        frame.to_csv(out_dir / "history.csv", index=False)
+        resume_path.unlink()  # the run finished: model.pt is the artefact, the resume state is not
     return frame
 
 
@@ -261,5 +329,6 @@ def train_run(params: Params, seed: int, data: SplitData, out_dir: str | Path, p
                "seconds_per_epoch": round(seconds / params.train.epochs, 2),
                "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
                "final_loss": round(float(history.loss.tail(10).mean()), 4)}
-    (Path(out_dir) / "train_summary.json").write_text(json.dumps(summary, indent=1))
+    if rank_and_world()[0] == 0:
+        (Path(out_dir) / "train_summary.json").write_text(json.dumps(summary, indent=1))
     return model, history, summary

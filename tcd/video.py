@@ -4,8 +4,12 @@ Frame indices are always *native* indices: the position of a frame in decode ord
 """
 from __future__ import annotations
 
+import json
+import multiprocessing
 import os
+import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -13,6 +17,9 @@ from typing import Iterable, Sequence
 import av
 import numpy as np
 from PIL import Image
+from tqdm.auto import tqdm
+
+from tcd.corpus.textvr import videos_dir
 
 
 class VideoError(ValueError):
@@ -109,16 +116,63 @@ def segment_centers(num_frames: int, n: int) -> np.ndarray:
     return (np.arange(n, dtype=np.int64) * 2 + 1) * num_frames // (2 * n)
 
 
+FRAMES_FILE, MASK_FILE, NATIVE_FILE, IDS_FILE = "frames.npy", "mask.npy", "num_frames_native.npy", "video_ids.json"
+
+
+@dataclass(frozen=True, eq=False)   # eq on an array field would be ambiguous
+class FrameRows:
+    """Chosen rows of a cache's frames.npy, read from disk only when indexed (a batch at a time), so memory
+    does not grow with the corpus. Holds no open file, so it pickles into DataLoader workers."""
+    path: str
+    offset: int                    # bytes of the .npy header
+    row_shape: tuple[int, ...]     # [N, S, S, 3]
+    rows: np.ndarray               # int64: this view's row i is the file's row rows[i]
+    dtype = np.dtype(np.uint8)
+
+    @classmethod
+    def of(cls, frames: np.memmap, rows=None) -> "FrameRows":
+        rows = np.arange(len(frames)) if rows is None else rows
+        return cls(str(frames.filename), int(frames.offset), tuple(frames.shape[1:]), np.asarray(rows, dtype=np.int64))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.rows), *self.row_shape)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index) -> np.ndarray:
+        """uint8 [len, N, S, S, 3] for an array/list/slice of rows, [N, S, S, 3] for one row."""
+        picked = self.rows[index]
+        if np.ndim(picked) == 0:
+            return self[[index]][0]
+        out = np.empty((len(picked), *self.row_shape), dtype=np.uint8)
+        size = out[0].nbytes if len(out) else 0
+        with open(self.path, "rb", buffering=0) as f:
+            for i, row in enumerate(picked.tolist()):
+                f.seek(self.offset + row * size)
+                if f.readinto(memoryview(out[i]).cast("B")) != size:
+                    raise VideoError(f"{self.path}: row {row} truncated")
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return self[:] if dtype is None else self[:].astype(dtype)
+
+
 @dataclass(frozen=True)
 class FrameCache:
-    """The N sampled frames of every video of a split, in entry order."""
-    frames: np.ndarray             # uint8 [V, N, S, S, 3]
+    """The N sampled frames of every video of a split, in entry order (a folder written by `build_frame_cache`)."""
+    frames: np.ndarray             # uint8 [V, N, S, S, 3], memory-mapped read-only: pages are read when touched
     video_ids: list[str]
     native_num_frames: np.ndarray  # int64 [V]; 0 for a skipped video
     mask: np.ndarray               # bool [V, N]; all False for a skipped (unreadable) video, whose frames are 0
 
     def index(self, video_id: str) -> int:
         return self.video_ids.index(video_id)
+
+    def rows(self, rows=None) -> FrameRows:
+        """These rows' frames as a view read from disk on demand."""
+        return FrameRows.of(self.frames, rows)
 
 
 def fit_frame(frame: np.ndarray, size: int, fit: str = "squash") -> np.ndarray:
@@ -134,48 +188,105 @@ def fit_frame(frame: np.ndarray, size: int, fit: str = "squash") -> np.ndarray:
     return np.asarray(image.resize((size, size), Image.Resampling.BICUBIC))
 
 
+class FrameCacheWriter:
+    """Writes a cache folder row by row into a sibling ``<name>.tmp`` folder, renamed into place by `close`.
+    frames.npy is created at full size (sparse: unwritten rows read as 0) and rows go in with positioned writes,
+    so neither this process nor a worker ever holds more than one row."""
+
+    def __init__(self, out_dir: str | Path, video_ids: Sequence[str], num_frames: int, size: int):
+        self.out_dir = Path(out_dir)
+        self.tmp = self.out_dir.with_name(self.out_dir.name + ".tmp")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.mkdir(parents=True)
+        self.video_ids = [str(v) for v in video_ids]
+        shape = (len(self.video_ids), num_frames, size, size, 3)
+        frames = np.lib.format.open_memmap(self.tmp / FRAMES_FILE, mode="w+", dtype=np.uint8, shape=shape)
+        self.frames_path, self.offset = str(self.tmp / FRAMES_FILE), int(frames.offset)
+        del frames   # header and size are on disk; rows go in through `write_row`
+        self.native = np.zeros(len(self.video_ids), dtype=np.int64)
+        self.mask = np.zeros((len(self.video_ids), num_frames), dtype=bool)
+
+    def write(self, row: int, frames: np.ndarray, native_num_frames: int) -> None:
+        write_row(self.frames_path, self.offset, row, frames)
+        self.mark(row, native_num_frames)
+
+    def mark(self, row: int, native_num_frames: int) -> None:
+        """Row ``row`` was written (by this process or a worker): decodable, with this native frame count."""
+        self.native[row] = native_num_frames
+        self.mask[row] = True
+
+    def close(self) -> Path:
+        np.save(self.tmp / MASK_FILE, self.mask, allow_pickle=False)
+        np.save(self.tmp / NATIVE_FILE, self.native, allow_pickle=False)
+        (self.tmp / IDS_FILE).write_text(json.dumps(self.video_ids))
+        old = self.out_dir.with_name(self.out_dir.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.out_dir.exists():
+            os.replace(self.out_dir, old)   # a folder cannot replace a non-empty folder in one rename
+        os.replace(self.tmp, self.out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+        return self.out_dir
+
+
+def write_row(path: str, offset: int, row: int, frames: np.ndarray) -> None:
+    """Write one uint8 row [N, S, S, 3] of a frames.npy in place."""
+    data = np.ascontiguousarray(frames, dtype=np.uint8)
+    with open(path, "r+b", buffering=0) as f:
+        f.seek(offset + row * data.nbytes)
+        f.write(memoryview(data).cast("B"))
+
+
+def _cache_row(job: tuple) -> tuple[int, int, str | None]:
+    """Decode, fit and write one video's row (in this process or a worker): (row, native frames, error or None)."""
+    row, video_path, frames_path, offset, num_frames, size, fit = job
+    try:
+        info = probe(video_path)
+        raw = read_frames(video_path, segment_centers(info.num_frames, num_frames))
+    except VideoError as e:
+        return row, 0, str(e)
+    write_row(frames_path, offset, row, np.stack([fit_frame(f, size, fit) for f in raw]))
+    return row, info.num_frames, None
+
+
 def build_frame_cache(root: str | Path, entries: Iterable, num_frames: int, size: int, out_path: str | Path,
-                      progress: bool = False, fit: str = "squash") -> dict:
+                      progress: bool = False, fit: str = "squash", workers: int = 1) -> dict:
     """Decode the num_frames segment-centre frames of each entry's video (root/Videos/<entry.path>), fit them
-    to size x size (`fit_frame`: squash or CLIP's crop) and save an npz with frames, video_ids,
-    num_frames_native and mask. Every entry keeps its row, so caption targets stay valid; an unreadable video
-    gets zero frames, mask False, and is listed in the returned summary's 'skipped' with the reason."""
+    to size x size (`fit_frame`: squash or CLIP's crop) and write the cache folder ``out_path`` (frames.npy,
+    mask.npy, num_frames_native.npy, video_ids.json; `FrameCacheWriter`). ``workers`` > 1 decodes in that many
+    processes, each writing its rows in place: the same bytes as one process. Every entry keeps its row, so
+    caption targets stay valid; an unreadable video gets zero frames, mask False, and is listed in the returned
+    summary's 'skipped' with the reason."""
     entries = list(entries)
+    if workers < 1:
+        raise ValueError(f"workers={workers}: must be >= 1")
     start = time.perf_counter()
-    frames = np.zeros((len(entries), num_frames, size, size, 3), dtype=np.uint8)
-    native = np.zeros(len(entries), dtype=np.int64)
-    mask = np.zeros((len(entries), num_frames), dtype=bool)
+    writer = FrameCacheWriter(out_path, [e.video_id for e in entries], num_frames, size)
+    jobs = [(row, str(videos_dir(root) / e.path), writer.frames_path, writer.offset, num_frames, size, fit)
+            for row, e in enumerate(entries)]
+    bar = dict(total=len(jobs), desc="frame cache", unit="video", disable=not progress)
+    if workers == 1:
+        results = [_cache_row(job) for job in tqdm(jobs, **bar)]
+    else:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(tqdm(pool.map(_cache_row, jobs, chunksize=max(1, len(jobs) // (8 * workers))), **bar))
     skipped = []
-    rows = enumerate(entries)
-    if progress:
-        from tqdm import tqdm
-        rows = tqdm(rows, total=len(entries), desc="frame cache")
-    for row, entry in rows:
-        path = Path(root) / "Videos" / entry.path
-        try:
-            info = probe(path)
-            raw = read_frames(path, segment_centers(info.num_frames, num_frames))
-        except VideoError as e:
-            skipped.append({"video_id": entry.video_id, "reason": str(e)})
-            continue
-        for i, f in enumerate(raw):
-            frames[row, i] = fit_frame(f, size, fit)
-        native[row] = info.num_frames
-        mask[row] = True
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    with open(tmp, "wb") as f:  # a file object stops np.savez from appending ".npz"
-        np.savez(f, frames=frames, video_ids=np.array([e.video_id for e in entries], dtype=str),
-                 num_frames_native=native, mask=mask)
-    os.replace(tmp, out_path)
+    for row, native, error in results:
+        if error is None:
+            writer.mark(row, native)
+        else:
+            skipped.append({"video_id": entries[row].video_id, "reason": error})
+    out_path = writer.close()
     return {"out_path": str(out_path), "n_videos": len(entries), "n_ok": len(entries) - len(skipped),
-            "skipped": skipped, "num_frames": num_frames, "size": size, "fit": fit,
+            "skipped": skipped, "num_frames": num_frames, "size": size, "fit": fit, "workers": workers,
             "seconds": round(time.perf_counter() - start, 3)}
 
 
 def load_frame_cache(path: str | Path) -> FrameCache:
-    """Load a cache written by build_frame_cache."""
-    with np.load(path, allow_pickle=False) as z:
-        return FrameCache(frames=z["frames"], video_ids=[str(v) for v in z["video_ids"]],
-                          native_num_frames=z["num_frames_native"], mask=z["mask"])
+    """Open a cache folder written by build_frame_cache: frames memory-mapped (nothing read yet), the rest loaded."""
+    path = Path(path)
+    if not (path / FRAMES_FILE).is_file():
+        raise FileNotFoundError(f"{path}: no frame cache ({FRAMES_FILE} missing): run the corpus stage")
+    return FrameCache(frames=np.load(path / FRAMES_FILE, mmap_mode="r", allow_pickle=False),
+                      video_ids=json.loads((path / IDS_FILE).read_text()),
+                      native_num_frames=np.load(path / NATIVE_FILE, allow_pickle=False),
+                      mask=np.load(path / MASK_FILE, allow_pickle=False))

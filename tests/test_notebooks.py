@@ -51,7 +51,7 @@ def test_stages_run_in_order(study):
     reports, work = study / "reports", study / "artifacts"
 
     _run(study, "00_corpus")
-    assert (work / "frames" / "train.npz").exists() and (work / "frames" / "test.npz").exists()
+    assert (work / "frames" / "train" / "frames.npy").exists() and (work / "frames" / "test" / "frames.npy").exists()
     assert (reports / "figures" / "corpus_examples.png").exists()
 
     _run(study, "01_ocr")

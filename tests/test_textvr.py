@@ -121,13 +121,31 @@ def test_caption_statistics_by_hand():
     assert stats["common_words"] == 1.0      # ZARA, the one quoted token, is in the vocabulary given
 
 
-def test_synth_calibration_targets_are_textvrs_measured_numbers():
-    from tcd.corpus.synth import TEXTVR_CAPTIONS
-    from tcd.corpus.textvr import caption_statistics, wordpiece_vocabulary
+def test_synth_calibration_targets_are_textvrs_measured_numbers(tmp_path):
+    import gzip
 
-    entries = load_annotations(SAMPLE) + load_annotations(FIXTURES / "TextVR_test_rand_head20.json")
-    captions = list(dict.fromkeys(c for e in entries for c in e.captions))
-    measured = caption_statistics(captions, wordpiece_vocabulary())
-    assert measured["captions"] == TEXTVR_CAPTIONS["captions"] == 49
+    from tcd.corpus.synth import TEXTVR_CAPTIONS, TEXTVR_SHARED_SOURCE
+    from tcd.corpus.textvr import caption_statistics, shared_source_share, wordpiece_vocabulary
+
+    full = tmp_path / "TextVR_test.json"
+    full.write_text(gzip.decompress((FIXTURES / "TextVR_test.json.gz").read_bytes()).decode())
+    entries = load_annotations(full)
+    assert len(entries) == 2727
+    # the 46 sampled entries are the full file's at their indices: the copy agrees with the verified sample
+    indices = json.loads((FIXTURES / "TextVR_test_sample_indices.json").read_text())["indices"]
+    assert [entries[i] for i in indices] == load_annotations(SAMPLE)
+    measured = caption_statistics([c for e in entries for c in e.captions], wordpiece_vocabulary())
     for key, value in TEXTVR_CAPTIONS.items():
         assert round(measured[key], 2) == value, key
+    assert round(shared_source_share(entries), 2) == TEXTVR_SHARED_SOURCE
+
+
+def test_source_video_of_textvr_clip_names():
+    from tcd.corpus.textvr import source_video, shared_source_share
+
+    assert source_video("Street_View_Indoor/PRKCz7-QyR8_00200_00210.mp4") == "PRKCz7-QyR8"
+    assert source_video("Activity/v_xW1M8k9A-gk_1.mp4") == "v_xW1M8k9A-gk"
+    assert source_video("Driving/629.mp4") == "629"
+    clips = [VideoEntry(video_id=p, path=p, domain="D", split="test", source="s", ocr_path=p, captions=("c",),
+                        desc_ids=(0,), duration=1.0) for p in ("D/a_00000_00010.mp4", "D/a_00010_00020.mp4", "D/b_3.mp4")]
+    assert shared_source_share(clips) == pytest.approx(2 / 3)

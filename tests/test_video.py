@@ -71,18 +71,46 @@ def test_build_frame_cache_reports_corrupt_video(tmp_path):
     entries = load_split(root, "test")
     broken = root / "Videos" / entries[1].path
     broken.write_bytes(broken.read_bytes()[:200])
-    out = tmp_path / "cache" / "test_frames.npz"
+    out = tmp_path / "cache" / "test"
     summary = build_frame_cache(root, entries, num_frames=4, size=32, out_path=out)
     assert summary["n_videos"] == 3 and summary["n_ok"] == 2
     assert [s["video_id"] for s in summary["skipped"]] == [entries[1].video_id]
     assert entries[1].path.split("/")[-1] in summary["skipped"][0]["reason"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["test"]   # the tmp folder was renamed, nothing left over
+    assert sorted(p.name for p in out.iterdir()) == ["frames.npy", "mask.npy", "num_frames_native.npy", "video_ids.json"]
     cache = load_frame_cache(out)
+    assert isinstance(cache.frames, np.memmap) and not cache.frames.flags.writeable
     assert cache.frames.shape == (3, 4, 32, 32, 3) and cache.frames.dtype == np.uint8
     assert cache.video_ids == [e.video_id for e in entries]  # every entry keeps its row
     assert cache.mask.tolist() == [[True] * 4, [False] * 4, [True] * 4]
     assert cache.native_num_frames.tolist() == [16, 0, 16]
     assert cache.frames[1].max() == 0 and cache.frames[0].std() > 5
     assert cache.index(entries[2].video_id) == 2
+    # two decoding processes write the same bytes, and a rebuild replaces the folder
+    again = build_frame_cache(root, entries, num_frames=4, size=32, out_path=out, workers=2)
+    assert again["skipped"] == summary["skipped"] and again["workers"] == 2
+    rebuilt = load_frame_cache(out)
+    assert np.array_equal(rebuilt.frames, cache.frames) and np.array_equal(rebuilt.mask, cache.mask)
+    assert rebuilt.native_num_frames.tolist() == [16, 0, 16]
+
+
+def test_frame_rows_read_only_the_rows_asked_for(tmp_path):
+    import pickle
+
+    from tcd.video import FrameCacheWriter
+
+    # row r holds the value 10 r + f in frame f: any mix-up of rows or frames shows in the numbers
+    writer = FrameCacheWriter(tmp_path / "c", ["a/0", "a/1", "a/2", "a/3"], num_frames=2, size=4)
+    for r in (0, 1, 3):   # row 2 never written: zeros, mask False
+        writer.write(r, np.stack([np.full((4, 4, 3), 10 * r + f, dtype=np.uint8) for f in range(2)]), 8)
+    cache = load_frame_cache(writer.close())
+    assert cache.mask[:, 0].tolist() == [True, True, False, True] and cache.native_num_frames.tolist() == [8, 8, 0, 8]
+    view = cache.rows([3, 1, 2])
+    assert view.shape == (3, 2, 4, 4, 3) and len(view) == 3
+    assert view[[0, 2]][:, :, 0, 0, 0].tolist() == [[30, 31], [0, 0]]
+    assert view[1][:, 0, 0, 0].tolist() == [10, 11] and view[np.int64(0)].shape == (2, 4, 4, 3)
+    assert np.asarray(view)[:, 1, 0, 0, 0].tolist() == [31, 11, 0]
+    assert pickle.loads(pickle.dumps(view))[[1]][0, 0, 0, 0, 0] == 10   # a path and an index: travels to loader workers
 
 
 def test_crop_fit_resizes_the_short_side_and_keeps_the_centre():

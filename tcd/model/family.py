@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tcd.distributed import gather_batch
 from tcd.losses import infonce
 from tcd.model.attention import masked_mean, weighted_mean
 from tcd.model.condition import XPool, text_condition_scales
@@ -274,8 +275,8 @@ class RetrievalModel(nn.Module):
 
     def training_loss(self, batch: dict) -> tuple[Tensor, dict[str, Tensor]]:
         """Symmetric InfoNCE over the in-batch B x B scores (+ λ·L_hsc for TCD with hsc on)."""
-        queries = self.encode_queries(batch["queries"])
-        videos = self.encode_videos(batch)
+        queries, tensors = gather_batch(self.encode_queries(batch["queries"]), self.encode_videos(batch).tensors)
+        videos = VideoState(tensors)   # under torchrun: every rank's rows, so every rank's negatives count
         out = self.score(queries, videos)
         nce = infonce(self.logit_scale * out.sim)
         loss, hsc = nce, torch.zeros((), device=self.device)

@@ -1,0 +1,82 @@
+"""`tcd data import`: a folder of videos and a captions file as a TextVR-layout corpus (tcd.corpus.folder)."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tcd.cli import main
+from tcd.corpus.folder import FolderImportError, import_folder
+from tcd.corpus.textvr import load_split
+from tcd.corpus.validate import validate_corpus
+from tcd.video import write_video
+
+
+def _videos(root: Path, names=("a.mp4", "trip/b.mp4", "c.mp4")) -> Path:
+    for i, name in enumerate(names):
+        write_video(root / name, np.full((16, 32, 32, 3), 40 * i, dtype=np.uint8), fps=8)  # 2 s each
+    return root
+
+
+def test_csv_import_builds_a_valid_corpus(tmp_path):
+    videos = _videos(tmp_path / "in")
+    (tmp_path / "caps.csv").write_text('video,caption,split\na.mp4,A red sign reads EXIT.,train\n'
+                                       'a.mp4,"Exit sign, red",train\ntrip/b.mp4, A bus to OSLO.,\n')
+    summary = import_folder(videos, tmp_path / "caps.csv", tmp_path / "out")
+    assert summary["videos"] == {"train": 1, "test": 1} and summary["captions"] == {"train": 2, "test": 1}
+    assert summary["uncaptioned"] == ["c.mp4"]  # placed, so it can be captioned later
+    train, test = load_split(tmp_path / "out", "train"), load_split(tmp_path / "out", "test")
+    assert train[0].path == "User/a.mp4" and train[0].captions == ("A red sign reads EXIT.", "Exit sign, red")
+    assert train[0].desc_ids == (2, 3) and train[0].duration == 2.0
+    assert test[0].path == "User/trip/b.mp4" and test[0].captions == (" A bus to OSLO.",)  # kept verbatim
+    assert (tmp_path / "out" / "Videos" / "User" / "c.mp4").is_symlink()
+    report = validate_corpus(tmp_path / "out", num_frames=4, workers=1)
+    assert report["errors"] == 0 and report["videos"] == 2
+
+
+def test_jsonl_import_with_copies(tmp_path):
+    videos = _videos(tmp_path / "in", names=("a.mp4",))
+    (tmp_path / "caps.jsonl").write_text('{"video": "./a.mp4", "caption": "Café SOLEIL at night"}\n\n')  # ./ dropped
+    import_folder(videos, tmp_path / "caps.jsonl", tmp_path / "out", domain="Trips", copy=True)
+    placed = tmp_path / "out" / "Videos" / "Trips" / "a.mp4"
+    assert not placed.is_symlink() and placed.read_bytes() == (videos / "a.mp4").read_bytes()
+    entry = load_split(tmp_path / "out", "test")[0]
+    assert entry.path == "Trips/a.mp4" and entry.captions == ("Café SOLEIL at night",)
+
+
+def test_every_problem_is_listed_and_nothing_written(tmp_path):
+    videos = _videos(tmp_path / "in", names=("a.mp4",))
+    (videos / "broken.mp4").write_bytes(b"\x00" * 100)
+    (tmp_path / "caps.csv").write_text("video,caption\na.mp4,fine\nmissing.mp4,x\nbroken.mp4,y\n")
+    with pytest.raises(FolderImportError) as err:
+        import_folder(videos, tmp_path / "caps.csv", tmp_path / "out")
+    lines = str(err.value).splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("missing.mp4: named in the captions file but not in")
+    assert lines[1].startswith("broken.mp4: ") and "re-encode" in lines[1]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("video,text\na.mp4,x\n", "no column caption"),
+    ("video,caption\na.mp4,  \n", "line 2: empty caption"),
+    ("video,caption,split\na.mp4,x,val\n", "line 2: split 'val'"),
+    ("video,caption\na.MOV,x\n", "line 2: a.MOV: only .mp4"),
+    ("video,caption\n../a.mp4,x\n", "line 2: ../a.mp4: give the path relative to VIDEOS_DIR"),
+    ("video,caption,split\na.mp4,x,train\na.mp4,y,test\n", "a.mp4: rows in both train and test"),
+])
+def test_bad_captions_files(tmp_path, text, message):
+    videos = _videos(tmp_path / "in", names=("a.mp4",))
+    (tmp_path / "caps.csv").write_text(text)
+    with pytest.raises(FolderImportError, match=message):
+        import_folder(videos, tmp_path / "caps.csv", tmp_path / "out")
+
+
+def test_cli(tmp_path, capsys):
+    videos = _videos(tmp_path / "in", names=("a.mp4",))
+    (tmp_path / "caps.csv").write_text("video,caption\na.mp4,x\n")
+    args = ["data", "import", str(videos), str(tmp_path / "caps.csv"), str(tmp_path / "out")]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["videos"] == {"train": 0, "test": 1}
+    assert main(args) == 2  # the root now holds a corpus
+    assert "already holds a corpus" in capsys.readouterr().err
