@@ -21,7 +21,7 @@ import pandas as pd
 
 from tcd import viz
 from tcd.config import load_params
-from tcd.corpus.textvr import load_split, read_ocr_file
+from tcd.corpus.textvr import load_split, read_ocr_file, videos_dir
 from tcd.data import SPLITS, corpus_card, frame_cache_path
 from tcd.video import build_frame_cache, read_frames, segment_centers, probe
 
@@ -54,19 +54,19 @@ viz.save(viz.corpus_overview(card), reports / "figures" / "corpus_overview.png")
 
 # %% [markdown]
 # ## The captions beside TextVR's
-# SynthTextVR's caption knobs (`corpus:` in `params.yaml`) were calibrated to what TextVR's captions do,
-# measured by `tcd.corpus.textvr.caption_statistics` on the 49 distinct real test captions the repository
-# holds (`tests/fixtures/textvr`), and fixed before any model ran on the corpus: mean words per caption,
-# share quoting an upper-case token, share with a digit, share quoting no scene text, and the share of
-# quoted words that are common English words (shared by many videos, so a string match cannot single one
-# out). A real corpus is measured the same way.
+# SynthTextVR's caption knobs (`corpus:` in `params.yaml`) were calibrated to what TextVR's test captions do,
+# measured by `tcd.corpus.textvr.caption_statistics` on all 2,727 real entries of `TextVR_test.json`
+# (`tests/fixtures/textvr`): mean words per caption, share quoting an upper-case token, share with a digit,
+# share quoting no scene text (TextVR's Activity domain, 46% of its test split, almost never does), and the
+# share of quoted words that are common English words (shared by many videos, so a string match cannot single
+# one out). A real corpus is measured the same way.
 
 # %%
 from tcd.corpus.synth import TEXTVR_CAPTIONS
 from tcd.corpus.textvr import caption_statistics, wordpiece_vocabulary
 
 vocabulary = wordpiece_vocabulary()
-pd.DataFrame({"TextVR (49 real test captions)": TEXTVR_CAPTIONS} | {
+pd.DataFrame({"TextVR test (2,727 real captions)": TEXTVR_CAPTIONS} | {
     f"this corpus, {split}": caption_statistics([c for e in load_split(corpus, split) for c in e.captions], vocabulary)
     for split in SPLITS}).round(2)
 
@@ -81,9 +81,9 @@ test = load_split(corpus, "test")
 examples = list({e.domain: e for e in test}.values())
 images, titles, track_sets, frame_ids = [], [], [], []
 for entry in examples:
-    info = probe(corpus / "Videos" / entry.path)
+    info = probe(videos_dir(corpus) / entry.path)
     middle = info.num_frames // 2
-    images.append(read_frames(corpus / "Videos" / entry.path, [middle])[0])
+    images.append(read_frames(videos_dir(corpus) / entry.path, [middle])[0])
     ocr_file = corpus / "Kwai_VideoOCR" / entry.ocr_path
     track_sets.append(read_ocr_file(ocr_file) if ocr_file.exists() else [])
     frame_ids.append(middle)
@@ -96,14 +96,14 @@ viz.save(fig, reports / "figures" / "corpus_examples.png");
 
 # %% [markdown]
 # ## The frame cache
-# `frames.num_frames` segment-centre frames per video at `frames.size`² pixels. An undecodable video keeps its row with an all-False mask and is listed here, never dropped silently.
+# `frames.num_frames` segment-centre frames per video at `frames.size`² pixels, decoded by `frames.workers` processes into `<work>/frames/<split>/frames.npy` (uint8, read a batch at a time by later stages, never whole). An undecodable video keeps its row with an all-False mask and is listed here, never dropped silently.
 
 # %%
 cache_summaries = {}
 for split in SPLITS:
     cache_summaries[split] = build_frame_cache(corpus, load_split(corpus, split), params.frames.num_frames,
                                                params.frames.size, frame_cache_path(params, split),
-                                               fit=params.frames.fit)
+                                               fit=params.frames.fit, workers=params.frames.workers)
 pd.DataFrame([{k: v for k, v in s.items() if k != "skipped"} | {"skipped": len(s["skipped"])}
               for s in cache_summaries.values()], index=list(cache_summaries))
 

@@ -31,7 +31,9 @@ result["summary"].round(2)
 
 # %%
 curve = result["curve"]
-curve[curve.chosen & (curve.split == "val")][["seed", "weight", "R@1"]].rename(columns={"R@1": "val R@1"})
+chosen = curve[curve.chosen].pivot_table(index="seed", columns="split", values="R@1")
+chosen.insert(0, "weight", curve[curve.chosen & (curve.split == "val")].set_index("seed").weight)
+chosen.rename(columns={"val": "val R@1", "test": "test R@1"}).round(1)
 
 # %%
 viz.fusion_curves(curve, title=fused_name(variant));

@@ -152,4 +152,5 @@ def breakdown(params: Params, variants: list[str]) -> pd.DataFrame:
                 labels = np.asarray(labels)
                 rows += [{"variant": variant, "by": by, "kind": kind, "captions": int((labels == kind).sum()),
                           "R@1": metrics_from_ranks(ranks[labels == kind])["R@1"]} for kind in sorted(set(labels.tolist()))]
-    return pd.DataFrame(rows).groupby(["by", "kind", "variant"], sort=False).mean().reset_index()
+    table = pd.DataFrame(rows).groupby(["by", "kind", "variant"], sort=False).mean().reset_index()
+    return table.astype({"captions": int})

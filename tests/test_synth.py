@@ -124,3 +124,14 @@ def test_quotes_leave_digits_out_unless_drawn():
 def test_group_shares_are_checked():
     with pytest.raises(ValueError, match="sum to <= 1"):
         SynthConfig(scene_group_share=0.7, text_group_share=0.4)
+
+
+def test_activity_takes_its_share_of_videos_and_no_same_scene_group():
+    from tcd.corpus.synth import _caption_mix, _plan_split
+
+    cfg = SynthConfig(n_train_videos=60, activity_share=0.5, activity_text_prob=0.0)
+    videos = _plan_split(np.random.default_rng(0), cfg, "train", 60, [], set())
+    activity = [v for v in videos if v.visual.domain == "Activity"]
+    assert len(activity) == 30 and not any(v.group.split("-")[1:2] == ["scene"] for v in activity)
+    assert all(_caption_mix(cfg, v) == (0.0, 0.0, 1.0) for v in activity)   # Activity captions: visual only here
+    assert all(k == "visual" for v in activity for k in v.caption_kinds)
