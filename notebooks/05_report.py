@@ -226,7 +226,7 @@ ablation("ocr_source")
 kinds = breakdown(params, [v for v in ("tcd", "clip4clip_wocr", *floors, *fused) if v in metrics])
 display(kinds.pivot_table(index=["by", "kind", "captions"], columns="variant", values="R@1", sort=False).round(1))
 ablation("levers")
-display(Markdown(why_summary(kinds, ablations.get("levers"))))
+display(Markdown(why_summary(kinds, ablations.get("levers"), n_videos=metrics["tcd"]["n_videos"] if "tcd" in metrics else 0)))
 
 # %% [markdown]
 # ## The method at work

@@ -23,7 +23,7 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from tcd.corpus.textvr import OcrTrack, captions_and_targets, read_ocr_file
+from tcd.corpus.textvr import OcrTrack, captions_and_targets, read_tracks
 from tcd.eval import retrieval_metrics, summarise_variant
 from tcd.ocr import text_words
 
@@ -107,20 +107,28 @@ def bm25_scores(captions: Sequence[str], documents: Sequence[Sequence[str]], k1:
     return sim
 
 
-def lexical_similarity(params, split: str, fuzzy: float | None = None) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+def lexical_similarity(params, split: str, fuzzy: float | None = None,
+                       unreadable: list | None = None) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """BM25 scores of ``split``'s whole gallery: ``(sim [C, V], caption_video, video_ids, domains)``.
 
     Rows and columns line up with :func:`tcd.eval.score_gallery`: every video of the annotation file
     in file order (undecodable ones too: string matching needs no frames), every caption in file
     order, ``caption_video`` its video's column; ``split`` is one of the study's (:func:`tcd.data.split_entries`:
     ``val`` is the held-out part of the training videos). Tracks come from ``params.ocr.source``
-    (:func:`tcd.data.ocr_tracks_dir`); a video without a track file has no words.
+    (:func:`tcd.data.ocr_tracks_dir`); a video without a track file has no words, and so has one whose track
+    file does not parse: ``unreadable``, when given, receives its ``(video_id, error)``
+    (:func:`tcd.corpus.textvr.read_tracks`).
     """
     from tcd.data import ocr_tracks_dir, split_entries  # here, not at the top: tcd.data loads the video decoder
 
     entries = split_entries(params, split)
     tracks_dir = ocr_tracks_dir(params)
-    tracks = [read_ocr_file(tracks_dir / e.ocr_path) if (tracks_dir / e.ocr_path).exists() else [] for e in entries]
+    tracks = []
+    for e in entries:
+        video_tracks, problem = read_tracks(tracks_dir / e.ocr_path)
+        tracks.append(video_tracks)
+        if problem not in (None, "missing") and unreadable is not None:
+            unreadable.append((e.video_id, problem))
     captions, caption_video = captions_and_targets(entries)
     sim = bm25_scores(captions, video_documents(tracks), fuzzy=fuzzy)
     return sim, caption_video, [e.video_id for e in entries], [e.domain for e in entries]
@@ -166,8 +174,9 @@ def fuse(sim_model: np.ndarray, sim_lexical: np.ndarray, weight: float) -> np.nd
 def fusion_curve(sim_model: np.ndarray, sim_lexical: np.ndarray, caption_video: Sequence[int],
                  grid: Sequence[float] = np.linspace(0, 1, 11)) -> pd.DataFrame:
     """T2V metrics of the fused scores at each weight of ``grid`` (one row per weight)."""
-    rows = [{"weight": float(w), **retrieval_metrics(fuse(sim_model, sim_lexical, float(w)), caption_video)["t2v"]}
-            for w in grid]
+    rows = [{"weight": round(float(w), 6), **retrieval_metrics(fuse(sim_model, sim_lexical, round(float(w), 6)),
+                                                               caption_video)["t2v"]}
+            for w in grid]  # rounded: linspace's 0.6000000000000001 is 0.6 in the tables
     return pd.DataFrame(rows)
 
 
@@ -193,11 +202,14 @@ def evaluate_lexical(params, fuzzy: float | None = None, variant: str = VARIANT)
     no randomness, so its sd is null), ``<reports>/tables/per_domain/<variant>.csv`` and
     ``<work>/scores/<variant>/sim_seed0.npy`` plus ``seed0.npz`` (every column scored). No video is
     undecodable here: string matching reads no frame. Returns what the notebook shows, with the keys
-    of :func:`tcd.eval.evaluate_variant`.
+    of :func:`tcd.eval.evaluate_variant`, and ``unreadable_tracks``: (video id, error) of each track file that did
+    not parse (its video is scored as having no words).
     """
-    sim, caption_video, video_ids, domains = lexical_similarity(params, "test", fuzzy)
+    unreadable: list = []
+    sim, caption_video, video_ids, domains = lexical_similarity(params, "test", fuzzy, unreadable)
     _save_sim(Path(params.paths.work) / "scores" / variant, 0, sim, caption_video, video_ids)
-    return {**summarise_variant(params.paths.reports, variant, {0: sim}, caption_video, domains, 0), "skipped": []}
+    return {**summarise_variant(params.paths.reports, variant, {0: sim}, caption_video, domains, 0), "skipped": [],
+            "unreadable_tracks": unreadable}
 
 
 def _save_sim(scores_dir: Path, seed: int, sim: np.ndarray, caption_video: np.ndarray, video_ids: list[str]) -> None:

@@ -171,6 +171,10 @@ def test_fusion_claims_and_floor_rows():
     # 66 vs 60: margin 2·√(1² + 0²) = 2 -> agrees; 66 vs 65: margin 2·√2 ≈ 2.83 -> inconclusive
     assert table.loc["TCD adds to plain string matching (late fusion)", "verdict"] == "agrees"
     assert table.loc["TCD beats the best baseline when both are fused with string matching", "verdict"] == "inconclusive"
+    # three seeds with the same fused R@1 (sd 0) borrow TCD's sd: 61.5 vs 60 is within 2·1, so not "agrees"
+    same = dict(study, **{"tcd+lexical": metrics(61.5, sd=0.0)})
+    assert claims_table(main_comparison(same), {}, None).set_index("claim").loc[
+        "TCD adds to plain string matching (late fusion)", "verdict"] == "inconclusive"
     # a fused row is no baseline: TCD (50) is judged against clip4clip_wocr (52), not against 65
     assert "clip4clip_wocr 52.0" in table.loc["TCD beats every baseline", "ours"]
     ocr = pd.DataFrame([{"row": "easyocr", "seeds": 3, "t2v_R@1": 50.0, "t2v_R@1_sd": 1.0}])
@@ -189,7 +193,8 @@ def test_why_summary_reads_the_breakdown_and_the_levers():
     levers = pd.DataFrame([{"row": "base", "t2v_R@1": 50.0, "t2v_R@1_sd": 1.0},
                            {"row": "epochs=12", "t2v_R@1": 55.0, "t2v_R@1_sd": 1.0},   # +5 > 2·√2: helps
                            {"row": "words=8", "t2v_R@1": 49.0, "t2v_R@1_sd": 1.0}])    # -1: within the noise
-    text = why_summary(kinds, levers)
+    text = why_summary(kinds, levers, n_videos=50)
+    assert "quote no scene text (2) can only be matched by what the video shows: T2V R@1 tcd 50.0, against 2.0" in text
     assert "the string match leads tcd on digits (4 captions: 75.0 vs 25.0)" in text
     assert "tcd leads on no scene text (2 captions: 0.0 vs 50.0)" in text
     assert "`epochs=12`: T2V R@1 55.0 vs base 50.0 (+5.0, noise margin 2.8): helps" in text
