@@ -21,7 +21,7 @@ import pandas as pd
 
 from tcd import viz
 from tcd.config import load_params
-from tcd.corpus.textvr import load_split, read_ocr_file, videos_dir
+from tcd.corpus.textvr import load_split, read_tracks, videos_dir
 from tcd.data import SPLITS, corpus_card, frame_cache_path
 from tcd.video import build_frame_cache, read_frames, segment_centers, probe
 
@@ -81,11 +81,15 @@ test = load_split(corpus, "test")
 examples = list({e.domain: e for e in test}.values())
 images, titles, track_sets, frame_ids = [], [], [], []
 for entry in examples:
-    info = probe(videos_dir(corpus) / entry.path)
-    middle = info.num_frames // 2
-    images.append(read_frames(videos_dir(corpus) / entry.path, [middle])[0])
-    ocr_file = corpus / "Kwai_VideoOCR" / entry.ocr_path
-    track_sets.append(read_ocr_file(ocr_file) if ocr_file.exists() else [])
+    try:
+        info = probe(videos_dir(corpus) / entry.path)
+        middle = info.num_frames // 2
+        image = read_frames(videos_dir(corpus) / entry.path, [middle])[0]
+    except ValueError as err:  # an undecodable video shows nothing (the frame cache below lists it)
+        print(f"no example from {entry.video_id}: {err}")
+        continue
+    images.append(image)
+    track_sets.append(read_tracks(corpus / "Kwai_VideoOCR" / entry.ocr_path)[0])  # [] when missing or unreadable
     frame_ids.append(middle)
     titles.append(f"{entry.domain}\n" + textwrap.fill(textwrap.shorten(entry.captions[0], 90), 50))  # wrapped: long ones run into the neighbour's
 fig, axes = viz.frame_grid(images, titles)

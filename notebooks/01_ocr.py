@@ -17,7 +17,7 @@ import torch
 
 from tcd import viz
 from tcd.config import load_params
-from tcd.corpus.textvr import load_split, read_ocr_file, videos_dir
+from tcd.corpus.textvr import load_split, read_tracks, videos_dir
 from tcd.ocr import EasyOcrReader, ocr_frame_indices, ocr_stage
 from tcd.video import probe, read_frames
 
@@ -26,7 +26,7 @@ corpus = Path(params.paths.corpus)
 reports = Path(params.paths.reports)
 out_dir = Path(params.paths.work) / "ocr" / "easyocr"
 torch.set_num_threads(params.train.threads or torch.get_num_threads())
-reader = EasyOcrReader(batch_size=params.ocr.batch_size)
+reader = EasyOcrReader(batch_size=params.ocr.batch_size, max_side=params.ocr.max_side)
 workers = 1 if reader.gpu else params.ocr.workers  # one process owns a GPU
 print("EasyOCR on", "CUDA" if reader.gpu else
       f"CPU: {workers} process(es) x {max(1, torch.get_num_threads() // workers)} thread(s)")
@@ -63,13 +63,17 @@ examples = list({e.domain: e for e in test}.values())
 images, titles, pairs = [], [], []
 for entry in examples:
     path = videos_dir(corpus) / entry.path
-    info = probe(path)
-    f = int(ocr_frame_indices(info.num_frames, info.fps, params.ocr.fps)[len(ocr_frame_indices(info.num_frames, info.fps, params.ocr.fps)) // 2])
-    images.append(read_frames(path, [f])[0])
+    try:
+        info = probe(path)
+        f = int(ocr_frame_indices(info.num_frames, info.fps, params.ocr.fps)[len(ocr_frame_indices(info.num_frames, info.fps, params.ocr.fps)) // 2])
+        image = read_frames(path, [f])[0]
+    except ValueError as err:  # an undecodable video shows nothing (listed as skipped above)
+        print(f"no example from {entry.video_id}: {err}")
+        continue
+    images.append(image)
     titles.append(f"{entry.domain} · frame {f}")
-    gt = corpus / "Kwai_VideoOCR" / entry.ocr_path
-    pred = out_dir / entry.ocr_path
-    pairs.append((read_ocr_file(gt) if gt.exists() else [], read_ocr_file(pred) if pred.exists() else [], f))
+    # [] when missing or unreadable
+    pairs.append((read_tracks(corpus / "Kwai_VideoOCR" / entry.ocr_path)[0], read_tracks(out_dir / entry.ocr_path)[0], f))
 fig, axes = viz.frame_grid(images, titles)
 for ax, (gt, pred, f) in zip(axes.flat, pairs):
     viz.draw_tracks(ax, gt, f, color="lime", label=False)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from tcd.config import load_params
-from tcd.corpus.textvr import load_split, read_ocr_file, videos_dir
+from tcd.corpus.textvr import load_split, read_tracks, videos_dir
 from tcd import viz
 from tcd.captioner import token_reduction, xi_sensitivity
 from tcd.data import SPLITS, build_captions, captions_path, ocr_tracks_dir
@@ -37,6 +37,7 @@ for split in SPLITS:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(docs[split]))
 pd.DataFrame({split: {"videos": len(d["videos"]), "missing_track_files": len(d["missing_tracks"]),
+                      "unreadable_track_files": len(d.get("unreadable_tracks", {})),  # each named in the captions file
                       "undecodable": sum("error" in v for v in d["videos"].values()),
                       "ocr_keys_past_the_clip_end": d["keys_past_end"]}
               for split, d in docs.items()})
@@ -62,7 +63,7 @@ for split in SPLITS:
         path = tracks_dir / entry.ocr_path
         if entry.video_id not in docs[split]["videos"] or "error" in docs[split]["videos"][entry.video_id]:
             continue
-        tracks = read_ocr_file(path) if path.exists() else []
+        tracks = read_tracks(path)[0]  # [] when missing or unreadable (counted above)
         n_frames = probe(videos_dir(corpus) / entry.path).num_frames
         n_inst, n_words, n_windows = token_reduction(tracks, n_frames, params.frames.num_frames, params.windows.xi,
                                                      params.windows.instance_words)
@@ -82,8 +83,8 @@ reduction.groupby("split").agg(["mean", "max"]).round(2)
 def sensitivity(source):
     source_params = load_params(params_file, {"ocr.source": source})
     tracks_dir = ocr_tracks_dir(source_params)
-    videos = [(read_ocr_file(tracks_dir / e.ocr_path) if (tracks_dir / e.ocr_path).exists() else [],
-               probe(videos_dir(corpus) / e.path).num_frames) for e in load_split(corpus, "test")]
+    videos = [(read_tracks(tracks_dir / e.ocr_path)[0], probe(videos_dir(corpus) / e.path).num_frames)
+              for e in load_split(corpus, "test") if "error" not in docs["test"]["videos"][e.video_id]]  # decodable ones
     return xi_sensitivity(videos, [0.2, 0.4, 0.6, 0.8, 1.0], params.frames.num_frames, params.windows.max_words)
 
 xi_tables = {"EasyOCR": sensitivity("easyocr"), "ground truth": sensitivity("provided")}

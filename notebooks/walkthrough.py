@@ -29,7 +29,7 @@ from IPython.display import Markdown, display
 from tcd import viz
 from tcd.captioner import window_captions
 from tcd.config import load_params
-from tcd.corpus.textvr import read_ocr_file, videos_dir
+from tcd.corpus.textvr import read_tracks, videos_dir
 from tcd.data import load_split_data, ocr_tracks_dir
 from tcd.model import VideoState, build_model, load_model
 from tcd.model.condition import text_condition_scales
@@ -79,7 +79,7 @@ display(Markdown(f"**Video** `{video_id}` ({entry.domain}) · **query** “{quer
 video_path = videos_dir(params.paths.corpus) / entry.path
 info = probe(video_path)
 track_file = ocr_tracks_dir(params) / entry.ocr_path
-tracks = read_ocr_file(track_file) if track_file.exists() else []
+tracks = read_tracks(track_file)[0]  # [] when missing or unreadable
 n = params.frames.num_frames
 frame_indices = segment_centers(info.num_frames, n)
 native = read_frames(video_path, frame_indices)
@@ -127,7 +127,7 @@ gt_dir = Path(params.paths.corpus) / "Kwai_VideoOCR"
 
 def gt_tracks(e):
     path = gt_dir / e.ocr_path
-    return read_ocr_file(path) if path.exists() else []
+    return read_tracks(path)[0]
 
 
 effects = []

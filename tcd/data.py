@@ -20,9 +20,9 @@ import numpy as np
 
 from tcd.captioner import instance_tokens, keys_past_end, window_captions
 from tcd.config import Params
-from tcd.corpus.textvr import VideoEntry, captions_and_targets, load_split, read_ocr_file
+from tcd.corpus.textvr import VideoEntry, captions_and_targets, load_split, read_tracks
 from tcd.corpus.textvr import videos_dir as textvr_videos_dir
-from tcd.video import FrameRows, load_frame_cache, probe
+from tcd.video import VIDEO_FIX, FrameRows, load_frame_cache, probe
 
 SPLITS = ("train", "test")       # the annotation files (and frame caches, captions files)
 VIEWS = {"train": "train", "val": "train", "test": "test"}   # the study's splits -> the annotation split each reads
@@ -85,24 +85,26 @@ def build_captions(params: Params, split: str) -> dict:
     Returns the JSON-ready document the captions stage writes: per video, the N window captions
     with their mask, the instance words with their 12-d geometry, and the track count. A video
     whose track file is missing (OCR skipped it, or the corpus has none) gets empty windows and is
-    listed under ``missing_tracks`` so the count shows in the report.
+    listed under ``missing_tracks`` so the count shows in the report; one whose track file does not
+    parse gets empty windows too and is listed under ``unreadable_tracks`` (video id -> the error
+    naming the file and the fix; the key is there only when some file failed). A video that does not
+    probe gets ``{"error": reason}`` (the frame cache skips it too).
     """
     entries = load_split(params.paths.corpus, VIEWS.get(split, split))
     tracks_dir = ocr_tracks_dir(params)
     videos_dir = textvr_videos_dir(params.paths.corpus)
     n = params.frames.num_frames
-    videos, missing = {}, []
+    videos, missing, unreadable = {}, [], {}
     for entry in entries:
-        ocr_file = tracks_dir / entry.ocr_path
-        if ocr_file.exists():
-            tracks = read_ocr_file(ocr_file)
-        else:
-            tracks = []
+        tracks, problem = read_tracks(tracks_dir / entry.ocr_path)
+        if problem == "missing":
             missing.append(entry.video_id)
+        elif problem is not None:
+            unreadable[entry.video_id] = problem
         try:
             info = probe(videos_dir / entry.path)
         except ValueError as err:  # corrupt video: the frame cache skips it too
-            videos[entry.video_id] = {"error": str(err)}
+            videos[entry.video_id] = {"error": f"{err}; {VIDEO_FIX}"}
             continue
         windows, mask = window_captions(tracks, info.num_frames, n, params.windows.xi, params.windows.max_words)
         words, geometry = instance_tokens(tracks, info.num_frames, info.width, info.height, params.windows.instance_words)
@@ -120,6 +122,7 @@ def build_captions(params: Params, split: str) -> dict:
         "xi": params.windows.xi,
         "num_windows": n,
         "missing_tracks": missing,
+        **({"unreadable_tracks": unreadable} if unreadable else {}),   # absent when none: clean outputs unchanged
         "keys_past_end": sum(v.get("n_keys_past_end", 0) for v in videos.values()),
         "videos": videos,
     }
@@ -205,6 +208,9 @@ def load_split_data(params: Params, split: str, captions: dict | None = None) ->
     entries = split_entries(params, split)
     cache = load_frame_cache(frame_cache_path(params, split))
     if captions is None:
+        if not captions_path(params, split).is_file():
+            raise FileNotFoundError(f"{captions_path(params, split)}: no captions file; run the captions stage "
+                                    "(dvc repro captions)")
         with open(captions_path(params, split)) as f:
             captions = json.load(f)
     doc = captions
@@ -250,7 +256,9 @@ def load_split_data(params: Params, split: str, captions: dict | None = None) ->
 
 def corpus_card(root: str | Path) -> "pd.DataFrame":
     """One row per video of every split present under ``root``: domain, captions, caption words and
-    ground-truth text instances (tracks in ``Kwai_VideoOCR``; 0 when a video has no track file)."""
+    ground-truth text instances (tracks in ``Kwai_VideoOCR``; 0 when a video has no track file). A track file that
+    does not parse counts as none (has_track_file False) and adds a ``track_file_error`` column (absent otherwise)
+    with the error naming the file and the fix."""
     import pandas as pd
 
     rows = []
@@ -258,8 +266,7 @@ def corpus_card(root: str | Path) -> "pd.DataFrame":
         if not (Path(root) / f"TextVR_{split}.json").exists():
             continue
         for entry in load_split(root, split):
-            ocr_file = Path(root) / "Kwai_VideoOCR" / entry.ocr_path
-            tracks = read_ocr_file(ocr_file) if ocr_file.exists() else []
+            tracks, problem = read_tracks(Path(root) / "Kwai_VideoOCR" / entry.ocr_path)
             rows.append(
                 {
                     "split": split,
@@ -268,7 +275,8 @@ def corpus_card(root: str | Path) -> "pd.DataFrame":
                     "n_captions": len(entry.captions),
                     "caption_words": float(np.mean([len(c.split()) for c in entry.captions])),
                     "text_instances": len(tracks),
-                    "has_track_file": ocr_file.exists(),
+                    "has_track_file": problem is None,
+                    **({"track_file_error": problem} if problem not in (None, "missing") else {}),
                 }
             )
     return pd.DataFrame(rows)

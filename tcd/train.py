@@ -46,16 +46,38 @@ def to_model_batch(model, batch: dict) -> dict:
     return out
 
 
+class BatchError(RuntimeError):
+    """A training batch could not be read (a damaged or stale frame cache, a file gone mid-run): one line naming
+    the file, raised in the training process whichever process read the batch."""
+
+
 class SplitBatches(torch.utils.data.Dataset):
-    """Item ``(rows, queries)`` -> :meth:`SplitData.batch` with its arrays as tensors: what a loader worker reads."""
+    """Item ``(rows, queries)`` -> :meth:`SplitData.batch` with its arrays as tensors: what a loader worker reads.
+
+    A batch that cannot be read comes back as ``{"error": message}`` instead of raising: raised in a loader worker,
+    the exception would reach the training process wrapped in the worker's traceback. `checked_batch` turns it into
+    a `BatchError` there."""
 
     def __init__(self, data: SplitData):
         self.data = data
 
     def __getitem__(self, item: tuple) -> dict:
         rows, queries, *word_slots = item   # word_slots: the global batch's, when a rank reads a shard of it
-        batch = self.data.batch(rows, queries, *word_slots)
+        try:
+            batch = self.data.batch(rows, queries, *word_slots)
+        except Exception as e:   # noqa: BLE001 -- any failure is reported by the training process, as one line
+            videos = ", ".join(self.data.video_ids[r] for r in list(rows)[:3])
+            return {"error": f"the batch of videos {videos}{', ...' if len(rows) > 3 else ''} could not be read "
+                             f"({type(e).__name__}: {e}); the frame cache or captions file is damaged or stale: "
+                             "re-run the corpus and captions stages (dvc repro captions)"}
         return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in batch.items()}
+
+
+def checked_batch(batch: dict) -> dict:
+    """A `batch_loader` item, or the `BatchError` its reader reported instead."""
+    if "error" in batch:
+        raise BatchError(batch["error"])
+    return batch
 
 
 class EpochOrder(torch.utils.data.Sampler):
@@ -288,6 +310,7 @@ def train_model(
         done = 0
         t0 = time.perf_counter()
         for batch in bar:
+            batch = checked_batch(batch)
             loss, logs, grad_norm = train_step(model, optimizer, scheduler, to_model_batch(model, batch), cfg.grad_clip,
                                                dtype, loss_fn=loss_fn)
             pending.append({"epoch": epoch, "step": len(history) + len(pending), "loss": loss.detach(), **logs,

@@ -91,14 +91,45 @@ def _parse_entry(raw: Any, where: str) -> VideoEntry:
     )
 
 
+class AnnotationError(ValueError):
+    """An annotation file the study cannot use: not JSON, an entry without a required key, an empty caption or a
+    path listed twice. One line naming the file, the entry and the fix (`tcd data validate` reports them all)."""
+
+
 def load_annotations(json_path: str | Path) -> list[VideoEntry]:
-    """Read a TextVR annotation file; a malformed entry raises ValueError naming the file and entry index."""
+    """Read a TextVR annotation file. The problems `tcd data validate` calls errors stop here with an
+    `AnnotationError` naming the file, the entry index and the fix: unreadable JSON, a missing key, an empty caption,
+    a path listed twice (its captions would be scored against two columns of one video). A study cannot skip such an
+    entry without changing the caption <-> video pairing it is scored on, so it stops before any work is done."""
     json_path = Path(json_path)
     with open(json_path, encoding="utf-8") as f:
-        raw = json.load(f)
+        try:
+            raw = json.load(f)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise AnnotationError(f"{json_path}: not readable JSON ({e}); download or regenerate the file") from None
     if not isinstance(raw, list):
-        raise ValueError(f"{json_path}: expected a JSON list of entries, got {type(raw).__name__}")
-    return [_parse_entry(item, f"{json_path} entry {i}") for i, item in enumerate(raw)]
+        raise AnnotationError(f"{json_path}: expected a JSON list of entries, got {type(raw).__name__}; download or "
+                              "regenerate the file")
+    entries, first_entry = [], {}
+    for i, item in enumerate(raw):
+        try:
+            entry = _parse_entry(item, f"{json_path} entry {i}")
+        except ValueError as e:
+            raise AnnotationError(f"{e}; fix or remove the entry ({_VALIDATE} lists every problem)") from None
+        if entry.path in first_entry:
+            raise AnnotationError(f"{json_path} entry {i}: path {entry.path} already listed by entry "
+                                  f"{first_entry[entry.path]}; merge the two entries' captions ({_VALIDATE} lists "
+                                  "every problem)")
+        for j, caption in enumerate(entry.captions):
+            if not isinstance(caption, str) or not caption.strip():
+                raise AnnotationError(f"{json_path} entry {i} caption {j} is empty; write a caption or remove it "
+                                      f"({_VALIDATE} lists every problem)")
+        first_entry[entry.path] = i
+        entries.append(entry)
+    return entries
+
+
+_VALIDATE = "`tcd data validate ROOT`"
 
 
 VIDEO_FOLDERS = ("Videos", "Video")  # TextVR's README and code disagree on the name: both are accepted
@@ -134,18 +165,38 @@ def write_annotations(json_path: str | Path, entries: Iterable[VideoEntry]) -> N
         json.dump(out, f)
 
 
+class OcrFileError(ValueError):
+    """An OCR file that exists but does not parse. ``reason`` says what is wrong; str() is one line naming the file,
+    the reason and the fix. Stages treat such a video as having no scene text and count it (`tcd.data`)."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path, self.reason = str(path), reason
+        super().__init__(f"{path}: OCR file does not parse ({reason}); {OCR_FIX}")
+
+
+OCR_FIX = "restore it, or set ocr.source: easyocr to read the text ourselves"
+
+
 def read_ocr_file(path: str | Path) -> list[OcrTrack]:
     """Read a Kwai OCR file. Scores may be numeric strings and frame keys are strings; both are converted.
     The two values after each quad are dropped (their meaning is undocumented); a track without frames is
-    dropped (it carries no box to place)."""
+    dropped (it carries no box to place). A file that does not parse raises `OcrFileError` (a ValueError) naming
+    it; a missing one FileNotFoundError."""
     path = Path(path)
+    try:
+        return _read_ocr_tracks(path)
+    except (UnicodeDecodeError, ValueError, TypeError, AttributeError, KeyError) as e:
+        raise OcrFileError(path, f"{type(e).__name__}: {e}") from None
+
+
+def _read_ocr_tracks(path: Path) -> list[OcrTrack]:
     with open(path, encoding="utf-8") as f:
         raw = json.load(f)
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected a JSON object of tracks, got {type(raw).__name__}")
+        raise ValueError(f"expected a JSON object of tracks, got {type(raw).__name__}")
     tracks = []
     for track_id, t in raw.items():
-        where = f"{path} track {track_id!r}"
+        where = f"track {track_id!r}"
         boxes = {}
         for frame, values in _field(t, "tracks", where).items():
             if len(values) < 8:
@@ -156,6 +207,19 @@ def read_ocr_file(path: str | Path) -> list[OcrTrack]:
                                    score=float(_field(t, "score", where)),
                                    boxes=dict(sorted(boxes.items()))))
     return tracks
+
+
+def read_tracks(path: str | Path) -> tuple[list[OcrTrack], str | None]:
+    """A video's OCR tracks and what kept them from being read: ``(tracks, None)``; ``([], "missing")`` when the
+    file does not exist; ``([], error)`` when it does not parse (`OcrFileError`: one line naming the file and the
+    fix). Every stage reads track files through this, so a broken one means "no scene text", counted, never a stop."""
+    path = Path(path)
+    if not path.is_file():
+        return [], "missing"
+    try:
+        return read_ocr_file(path), None
+    except OcrFileError as err:
+        return [], str(err)
 
 
 def write_ocr_file(path: str | Path, tracks: Iterable[OcrTrack]) -> None:

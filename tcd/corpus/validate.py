@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from tcd.corpus.textvr import VIDEO_FOLDERS, _parse_entry, read_ocr_file, videos_dir
+from tcd.corpus.textvr import OCR_FIX, VIDEO_FOLDERS, OcrFileError, _parse_entry, read_ocr_file, videos_dir
 
 LONG_CAPTION = 1000       # characters; the text tower truncates, so a longer caption is scored on its start
 MANY_TRACKS = 5000        # OCR tracks in one file; the study keeps the best-scoring few, reading all costs time
@@ -102,9 +102,10 @@ def check_ocr(path: str) -> list[dict]:
         return [_problem(p, "OCR file missing; restore it, or set ocr.source: easyocr to read the text ourselves")]
     try:
         tracks = read_ocr_file(p)
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError) as e:
-        return [_problem(p, f"OCR file does not parse ({type(e).__name__}: {e}); restore it or set ocr.source: "
-                            "easyocr")]
+    except OcrFileError as e:  # the message the stages give too (they count the video as having no text)
+        return [_problem(p, f"OCR file does not parse ({e.reason}); {OCR_FIX}")]
+    except OSError as e:
+        return [_problem(p, f"OCR file not readable ({e}); {OCR_FIX}")]
     out = []
     if tracks and not any(_LATIN.search(t.text) for t in tracks):
         out.append(_problem(p, f"{len(tracks)} tracks, none with Latin letters or digits", "warning"))
