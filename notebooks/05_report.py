@@ -15,6 +15,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from IPython.display import Image, Markdown, display
 
@@ -263,13 +264,19 @@ viz.loss_summary(histories).round(3)
 
 # %% [markdown]
 # ## Inputs that were skipped
-# Videos that could not be decoded or OCR'd are counted here, never dropped silently.
+# Videos that could not be decoded or OCR'd, and OCR files missing or unreadable, are counted here, never dropped
+# silently (an annotation error stops the study instead, naming the entry: `tcd data validate` lists them all).
 
 # %%
 ocr_runs = pd.read_csv(tables / "ocr_runs.csv")
-pd.DataFrame({"videos": [len(card)], "ocr_skipped": [int((ocr_runs.status != "ok").sum())],
+captioned = [json.loads((work / "captions" / f"{s}.json").read_text()) for s in ("train", "test")]
+undecodable = sum(int((~np.load(work / "frames" / s / "mask.npy").any(axis=1)).sum()) for s in ("train", "test"))
+pd.DataFrame({"videos": [len(card)], "undecodable_in_frame_cache": [undecodable],
+              "ocr_skipped": [int((ocr_runs.status != "ok").sum())],
               "test_videos_undecodable_scored_lowest": [metrics[variants[0]]["undecodable_videos"]],
-              "videos_without_ground_truth_tracks": [int((~card.has_track_file).sum())]})
+              "videos_without_ground_truth_tracks": [int((~card.has_track_file).sum())],
+              "videos_without_track_file": [sum(len(d["missing_tracks"]) for d in captioned)],
+              "unreadable_track_files": [sum(len(d.get("unreadable_tracks", [])) for d in captioned)]}).T.rename(columns={0: "count"})
 
 # %% [markdown]
 # ## Time per stage

@@ -1,6 +1,8 @@
 """tcd: the TCD reproduction study's command line.
 
   tcd data synth [--params params.yaml]               build the SynthTextVR corpus at paths.corpus
+  tcd data frames [--params P] [--splits S ...]       the corpus stage's frame cache; torchrun shards it by rank
+  tcd data ocr [--params P] [--splits S ...]          the ocr stage's EasyOCR tracks and tables; torchrun shards it by rank
   tcd data validate ROOT [--json]                     check a corpus root's annotations, videos and OCR files
   tcd data leaderboard ROOT SIM.npy OUT.npy           the test matrix in TextVR_test_rand.json order (CodaLab)
   tcd data import VIDEOS_DIR CAPTIONS OUT_ROOT        a TextVR-layout corpus from a folder of videos + captions
@@ -12,6 +14,7 @@
   tcd bench train [--preset P] [--variants V ...] [--anchor] [--json]  seconds, FLOPs, MFU per training step
   tcd bench score [--n 2727 | --sizes 1000,2727] [--json]          seconds to score N captions x N videos
   tcd bench data [--videos 48] [--loader-workers 0,2] [--json]     frames/s decoded into the cache, served to training
+  tcd bench ocr [--max-sides 320,480,640,960,1280] [--json]        EasyOCR word recall and frames/s at 720p by ocr.max_side
     (at --preset clip-b32 the default variants include starvr_paper: StarVR with TextVR's own encoders)
 
 Mistakes (an unknown notebook, params file, key or variant) end in one line on stderr and exit status 2.
@@ -45,8 +48,15 @@ def _notebook(args: argparse.Namespace) -> None:
     except ValueError as err:
         raise UsageError(f"{err} (write -p KEY=VALUE)") from err
     _check_notebook_parameters(parameters)
-    path = run_notebook(args.name, parameters, tag=args.tag, out_dir=args.out_dir, html=not args.no_html,
-                        report_html=args.report_html)
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        path = run_notebook(args.name, parameters, tag=args.tag, out_dir=args.out_dir, html=not args.no_html,
+                            report_html=args.report_html)
+    except PapermillExecutionError as err:   # the stage's own one-line message; the traceback stays in the copy
+        executed = Path(args.out_dir) / f"{args.tag or args.name}.ipynb"
+        raise UsageError(f"stage notebook {args.name} stopped in cell {err.exec_count}: {err.ename}: "
+                         f"{str(err.evalue).strip()} (traceback in {executed})") from None
     print(path)
 
 
@@ -167,6 +177,66 @@ def _bench_data(args: argparse.Namespace) -> None:
     _print_rows(rows, args.json)
 
 
+def _bench_ocr(args: argparse.Namespace) -> None:
+    from tcd.ocrbench import ocr_bench
+
+    rows = ocr_bench([int(w) for w in args.max_sides.split(",")], corpus=args.corpus, videos=args.videos,
+                     seconds=args.seconds, width=args.width, height=args.height, text_scale=args.text_scale,
+                     ocr_fps=args.ocr_fps, warmup=args.warmup, device=args.device, batch_size=args.batch_size)
+    _print_rows(rows, args.json)
+
+
+def _data_frames(args: argparse.Namespace) -> None:
+    """The corpus stage's frame cache for each split; under torchrun each rank decodes its share of the videos."""
+    import torch.distributed as dist
+
+    from tcd.config import load_params
+    from tcd.corpus.textvr import load_split
+    from tcd.data import frame_cache_path
+    from tcd.distributed import init_from_env, rank_and_world
+    from tcd.video import build_frame_cache
+
+    params = load_params(args.params)
+    distributed = init_from_env()
+    try:
+        summaries = {split: build_frame_cache(params.paths.corpus, load_split(params.paths.corpus, split),
+                                              params.frames.num_frames, params.frames.size,
+                                              frame_cache_path(params, split), progress=not args.quiet,
+                                              fit=params.frames.fit, workers=params.frames.workers)
+                     for split in args.splits}
+        rank = rank_and_world()[0]
+    finally:
+        if distributed:
+            dist.destroy_process_group()
+    if rank == 0:
+        print(json.dumps(summaries, indent=1))
+
+
+def _data_ocr(args: argparse.Namespace) -> None:
+    """The ocr stage (tracks, runs, quality, timing); under torchrun each rank OCRs its share, rank 0 writes the
+    tables. On GPUs each rank reads on its LOCAL_RANK-th device."""
+    import torch
+    import torch.distributed as dist
+
+    from tcd.config import load_params
+    from tcd.distributed import init_from_env, rank_and_world
+    from tcd.ocr import EasyOcrReader, ocr_stage
+
+    params = load_params(args.params)
+    distributed = init_from_env()
+    try:
+        torch.set_num_threads(params.train.threads or torch.get_num_threads())
+        reader = EasyOcrReader(batch_size=params.ocr.batch_size, max_side=params.ocr.max_side)
+        stage = ocr_stage(params, reader, 1 if reader.gpu else params.ocr.workers, splits=tuple(args.splits))
+        rank = rank_and_world()[0]
+    finally:
+        if distributed:
+            dist.destroy_process_group()
+    if rank == 0:
+        print(json.dumps({"quality": {k: round(float(v), 4) for k, v in stage["overall"].items()},
+                          "timing": stage["timing"]}, indent=1))
+
+
 def _train(args: argparse.Namespace) -> None:
     """The train notebook's `train_run` for one variant and seed; under torchrun, one rank of a DDP run."""
     import os
@@ -211,6 +281,14 @@ def build_parser() -> argparse.ArgumentParser:
     from tcd.corpus.commands import register as register_corpus_commands  # leaderboard, validate, import, convert
 
     register_corpus_commands(data)
+    for name, func, what in (("frames", _data_frames, "decode the frame cache (the corpus stage's)"),
+                             ("ocr", _data_ocr, "EasyOCR tracks and the ocr stage's tables")):
+        cmd = data.add_parser(name, help=f"{what}; under torchrun each rank takes a share of the videos")
+        cmd.add_argument("--params", default="params.yaml", help="the study's params file")
+        cmd.add_argument("--splits", nargs="+", default=["train", "test"], choices=["train", "test"])
+        if name == "frames":
+            cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+        cmd.set_defaults(func=func)
 
     notebook = commands.add_parser("notebook", help="run a study notebook through papermill")
     notebook.add_argument("name", help="notebook name under notebooks/, without .py (e.g. 03_train)")
@@ -285,6 +363,24 @@ def build_parser() -> argparse.ArgumentParser:
     data_bench.add_argument("--warmup", type=int, default=1, help="untimed repeats first")
     data_bench.add_argument("--json", action="store_true")
     data_bench.set_defaults(func=_bench_data)
+    ocr_bench = bench.add_parser("ocr", help="EasyOCR word recall and frames/s by ocr.max_side on 720p video")
+    ocr_bench.add_argument("--max-sides", default="320,480,640,960,1280",
+                           help="comma-separated longer sides for detection (0: the full frame)")
+    ocr_bench.add_argument("--corpus", help="a TextVR-layout root with ground-truth tracks (default: SynthTextVR "
+                                            "rendered at --width x --height for the purpose)")
+    ocr_bench.add_argument("--videos", type=int, default=8, help="test videos read per max_side")
+    ocr_bench.add_argument("--seconds", type=float, default=2.0, help="length of each rendered video")
+    ocr_bench.add_argument("--width", type=int, default=1280)
+    ocr_bench.add_argument("--height", type=int, default=720)
+    ocr_bench.add_argument("--text-scale", type=float, default=1.0,
+                           help="font sizes of the rendered corpus (1: the study corpus's share of the frame)")
+    ocr_bench.add_argument("--ocr-fps", type=float, default=1.0,
+                           help="OCR samples per second of video (the study's ocr.fps is 2: 1 reads half the frames)")
+    ocr_bench.add_argument("--batch-size", type=int, default=1, help="frames per EasyOCR call (ocr.batch_size)")
+    ocr_bench.add_argument("--device", help="cuda or cpu (default: cuda when present)")
+    ocr_bench.add_argument("--warmup", type=int, default=1, help="videos read untimed first (the median of the rest)")
+    ocr_bench.add_argument("--json", action="store_true")
+    ocr_bench.set_defaults(func=_bench_ocr)
     return parser
 
 

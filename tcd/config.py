@@ -87,10 +87,13 @@ class OcrConfig:
     fps: float = 2.0
     batch_size: int = 1  # frames per EasyOCR call; batching is slower on CPU, faster on CUDA
     workers: int = 2  # processes reading videos on CPU, one torch thread each; CUDA uses one process
+    max_side: int = 640  # frames' longer side at most this for text detection (0: full size); `tcd bench ocr`
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"ocr.workers must be >= 1, got {self.workers}")
+        if self.max_side < 0:
+            raise ValueError(f"ocr.max_side must be >= 0 (0: no limit), got {self.max_side}")
         if self.source not in ("easyocr", "provided"):
             raise ValueError(f"ocr.source must be 'easyocr' or 'provided', got {self.source!r}")
         if self.fps <= 0:

@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from tcd.corpus.textvr import OcrTrack, VideoEntry, read_ocr_file, videos_dir, write_ocr_file
+from tcd.corpus.textvr import OcrTrack, VideoEntry, read_ocr_file, read_tracks, videos_dir, write_ocr_file
 from tcd.video import probe, read_frames
 
 EASYOCR_WEIGHTS = ("craft_mlt_25k.pth", "english_g2.pth")  # CRAFT detector + English recogniser
@@ -101,10 +101,16 @@ class EasyOcrReader:
     (none different at two decimals) and no different text in float32, at the same speed. The
     thread count changed nothing in either mode (1 vs 2 threads: bit-identical). CUDA kernels
     differ from CPU ones: tracks read on a GPU are not the CPU's, byte for byte.
+
+    ``max_side`` > 0 downscales a frame whose longer side exceeds it (cv2 INTER_AREA) before the
+    detector, the cost that grows with the pixels; the boxes found are mapped back and the
+    recogniser reads them from the full-resolution frame, so detections stay in original pixels.
+    EasyOCR's smallest-box filter (20 px) is scaled with the frame, so it still means 20 original
+    pixels. A frame within ``max_side`` goes through unchanged (the same detections, bit for bit).
     """
 
     def __init__(self, model_dir: str | Path | None = None, gpu: bool | None = None, batch_size: int = 8,
-                 quantize: bool = False):
+                 quantize: bool = False, max_side: int = 0):
         if model_dir is None:
             try:
                 import easyocr_en_models
@@ -125,8 +131,11 @@ class EasyOcrReader:
 
         self.gpu = torch.cuda.is_available() if gpu is None else gpu
         self.batch_size = batch_size
+        if max_side < 0:
+            raise ValueError(f"max_side={max_side}: must be >= 0 (0: no limit)")
+        self.max_side = max_side
         self.options = dict(model_dir=str(model_dir), gpu=self.gpu, batch_size=batch_size,
-                            quantize=quantize)  # to rebuild it elsewhere
+                            quantize=quantize, max_side=max_side)  # to rebuild it elsewhere
         # download_enabled=False makes a missing or corrupt (md5) weight file an error instead of a
         # download; both directories point at the existing weight folder so EasyOCR creates
         # nothing under ~/.EasyOCR.
@@ -163,7 +172,16 @@ class EasyOcrReader:
     def _read_batch(self, rgb: np.ndarray) -> list[list[Detection]]:
         import cv2
 
-        horizontal, free = self.reader.detect(rgb, reformat=False)
+        small_size = detector_size(rgb.shape[1:3], self.max_side)
+        if small_size is None:
+            horizontal, free = self.reader.detect(rgb, reformat=False)
+        else:
+            (height, width), (small_h, small_w) = rgb.shape[1:3], small_size
+            fx, fy = width / small_w, height / small_h   # original pixels per detector pixel
+            small = np.stack([cv2.resize(img, (small_w, small_h), interpolation=cv2.INTER_AREA) for img in rgb])
+            horizontal, free = self.reader.detect(small, reformat=False, min_size=20 / max(fx, fy))
+            horizontal = [[_upscale_box(b, fx, fy, width, height) for b in boxes] for boxes in horizontal]
+            free = [[[[float(x) * fx, float(y) * fy] for x, y in quad] for quad in quads] for quads in free]
         results = []
         for img, h_list, f_list in zip(rgb, horizontal, free):
             grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
@@ -177,6 +195,24 @@ class EasyOcrReader:
                 for box, text, score in found
             ])
         return results
+
+
+def detector_size(size: tuple[int, int], max_side: int) -> tuple[int, int] | None:
+    """(H, W) the detector sees for a frame of ``size`` (H, W): the longer side brought down to ``max_side``, the
+    aspect kept; None when the frame is already within it (or max_side is 0: no limit)."""
+    height, width = size
+    if not max_side or max(height, width) <= max_side:
+        return None
+    s = max_side / max(height, width)
+    return max(1, round(height * s)), max(1, round(width * s))
+
+
+def _upscale_box(box: Sequence, fx: float, fy: float, width: int, height: int) -> list[int]:
+    """An EasyOCR horizontal box [x_min, x_max, y_min, y_max] in detector pixels -> original pixels (whole
+    pixels, grown outwards, clipped to the frame)."""
+    x0, x1, y0, y1 = (float(v) for v in box[:4])
+    return [max(0, math.floor(x0 * fx)), min(width, math.ceil(x1 * fx)),
+            max(0, math.floor(y0 * fy)), min(height, math.ceil(y1 * fy))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,10 +404,18 @@ def ocr_corpus(
     Returns one row per entry, in entry order: video_id, domain, n_frames_read, n_detections,
     n_dropped_nonlatin, n_tracks, seconds, status. ``seconds`` (wall time) differs on every run:
     keep it out of anything meant to reproduce (committed metrics, compared tables).
+
+    Under torchrun (several ranks, `tcd.distributed`) each rank reads its contiguous share of ``entries``
+    (with its own ``workers``; on GPUs one per rank) and writes those videos' files, which do not depend on
+    each other; every rank returns the whole table, once every rank is done: the same files and rows as one
+    process. ``out_dir`` must be on a filesystem every rank sees.
     """
+    from tcd.distributed import all_gather_objects, rank_and_world, share
+
     if workers < 1 or (workers > 1 and reader.gpu):
         raise ValueError(f"workers={workers}: must be >= 1, and 1 when EasyOCR runs on CUDA")
-    jobs = [(Path(root), entry, Path(out_dir), ocr_fps, link_kwargs) for entry in entries]
+    entries = list(entries)
+    jobs = [(Path(root), entries[i], Path(out_dir), ocr_fps, link_kwargs) for i in share(len(entries), *rank_and_world())]
     bar = dict(total=len(jobs), desc="ocr", unit="video", disable=not progress)
     if workers == 1:
         rows = [_ocr_video(reader, *job) for job in tqdm(jobs, **bar)]
@@ -380,6 +424,7 @@ def ocr_corpus(
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_start_worker, initargs=(reader.options, threads)) as pool:
             rows = list(tqdm(pool.map(_ocr_video_in_worker, jobs), **bar))
+    rows = [row for part in all_gather_objects(rows) for row in part]   # in entry order: the shares are contiguous
     return pd.DataFrame(rows, columns=["video_id", "domain", "n_frames_read", "n_detections",
                                        "n_dropped_nonlatin", "n_tracks", "seconds", "status"])
 
@@ -468,16 +513,16 @@ def ocr_quality_table(root: str | Path, entries: Sequence[VideoEntry], pred_dir:
     """`ocr_quality` per video: GT from root/Kwai_VideoOCR/<ocr_path>, predictions from pred_dir/<ocr_path>.
 
     A missing prediction file (skipped video) counts as no tracks and is flagged has_pred=False;
-    a missing GT file is flagged has_gt=False and scored against no tracks.
+    a missing GT file is flagged has_gt=False and scored against no tracks. A file that does not parse counts
+    as missing (`read_tracks`; the corpus card and `tcd data validate` name it).
     """
     root, pred_dir = Path(root), Path(pred_dir)
     rows = []
     for entry in entries:
-        gt_path, pred_path = root / "Kwai_VideoOCR" / entry.ocr_path, pred_dir / entry.ocr_path
-        gt = read_ocr_file(gt_path) if gt_path.is_file() else []
-        pred = read_ocr_file(pred_path) if pred_path.is_file() else []
-        rows.append(dict(video_id=entry.video_id, domain=entry.domain, has_gt=gt_path.is_file(),
-                         has_pred=pred_path.is_file(), **ocr_quality(pred, gt)))
+        gt, gt_problem = read_tracks(root / "Kwai_VideoOCR" / entry.ocr_path)
+        pred, pred_problem = read_tracks(pred_dir / entry.ocr_path)
+        rows.append(dict(video_id=entry.video_id, domain=entry.domain, has_gt=gt_problem is None,
+                         has_pred=pred_problem is None, **ocr_quality(pred, gt)))
     return pd.DataFrame(rows)
 
 
@@ -500,8 +545,10 @@ def ocr_stage(params, reader: EasyOcrReader, workers: int, splits: Sequence[str]
     precision and CER against the corpus's ground-truth tracks: a committed metric, so nothing measured in
     seconds goes in it) and ``<reports>/tables/ocr_timing.json`` (wall seconds and seconds per frame,
     which vary from run to run). Returns runs, quality per video, quality per domain, overall and timing.
+    Under torchrun every rank OCRs its share of each split (`ocr_corpus`) and rank 0 writes the tables.
     """
     from tcd.corpus.textvr import load_split
+    from tcd.distributed import barrier, rank_and_world
 
     corpus, reports = Path(params.paths.corpus), Path(params.paths.reports)
     out_dir = Path(params.paths.work) / "ocr" / "easyocr"
@@ -512,14 +559,19 @@ def ocr_stage(params, reader: EasyOcrReader, workers: int, splits: Sequence[str]
     timing = {"wall_seconds": round(wall, 1), "frames": int(runs.n_frames_read.sum()),
               "seconds_per_frame": round(wall / max(1, int(runs.n_frames_read.sum())), 4),
               "workers": workers, "device": "cuda" if reader.gpu else "cpu"}
+    rank, world = rank_and_world()
+    if world > 1:
+        timing["ranks"] = world
     quality = pd.concat([ocr_quality_table(corpus, load_split(corpus, split), out_dir).assign(split=split)
                          for split in splits], ignore_index=True)
     overall = _quality_summary(quality)
-    (reports / "tables").mkdir(parents=True, exist_ok=True)
-    (reports / "metrics").mkdir(parents=True, exist_ok=True)
-    runs.drop(columns="seconds").to_csv(reports / "tables" / "ocr_runs.csv", index=False)
-    (reports / "tables" / "ocr_timing.json").write_text(json.dumps(timing, indent=1))
-    (reports / "metrics" / "ocr_quality.json").write_text(
-        json.dumps({k: round(float(v), 4) for k, v in overall.items()}, indent=1))
+    if rank == 0:
+        (reports / "tables").mkdir(parents=True, exist_ok=True)
+        (reports / "metrics").mkdir(parents=True, exist_ok=True)
+        runs.drop(columns="seconds").to_csv(reports / "tables" / "ocr_runs.csv", index=False)
+        (reports / "tables" / "ocr_timing.json").write_text(json.dumps(timing, indent=1))
+        (reports / "metrics" / "ocr_quality.json").write_text(
+            json.dumps({k: round(float(v), 4) for k, v in overall.items()}, indent=1))
+    barrier()
     by_domain = quality.groupby("domain")[["tp", "n_gt", "n_pred", "cer"]].apply(_quality_summary)
     return dict(runs=runs, quality=quality, by_domain=by_domain, overall=overall, timing=timing)

@@ -152,7 +152,8 @@ class FrameRows:
             for i, row in enumerate(picked.tolist()):
                 f.seek(self.offset + row * size)
                 if f.readinto(memoryview(out[i]).cast("B")) != size:
-                    raise VideoError(f"{self.path}: row {row} truncated")
+                    raise VideoError(f"{self.path}: row {row} truncated; the frame cache is damaged: re-run the "
+                                     "corpus stage")
         return out
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
@@ -236,6 +237,9 @@ def write_row(path: str, offset: int, row: int, frames: np.ndarray) -> None:
         f.write(memoryview(data).cast("B"))
 
 
+VIDEO_FIX = "re-encode or download the video again, or remove its entry"   # said wherever a video is skipped
+
+
 def _cache_row(job: tuple) -> tuple[int, int, str | None]:
     """Decode, fit and write one video's row (in this process or a worker): (row, native frames, error or None)."""
     row, video_path, frames_path, offset, num_frames, size, fit = job
@@ -243,7 +247,9 @@ def _cache_row(job: tuple) -> tuple[int, int, str | None]:
         info = probe(video_path)
         raw = read_frames(video_path, segment_centers(info.num_frames, num_frames))
     except VideoError as e:
-        return row, 0, str(e)
+        return row, 0, f"{e}; {VIDEO_FIX}"
+    except Exception as e:  # noqa: BLE001 -- anything else the decoder raises: skipped and named, not a traceback
+        return row, 0, f"{video_path}: could not be decoded ({type(e).__name__}: {e}); {VIDEO_FIX}"
     write_row(frames_path, offset, row, np.stack([fit_frame(f, size, fit) for f in raw]))
     return row, info.num_frames, None
 
@@ -255,30 +261,43 @@ def build_frame_cache(root: str | Path, entries: Iterable, num_frames: int, size
     mask.npy, num_frames_native.npy, video_ids.json; `FrameCacheWriter`). ``workers`` > 1 decodes in that many
     processes, each writing its rows in place: the same bytes as one process. Every entry keeps its row, so
     caption targets stay valid; an unreadable video gets zero frames, mask False, and is listed in the returned
-    summary's 'skipped' with the reason."""
+    summary's 'skipped' with the reason.
+
+    Under torchrun (a process group of several ranks, `tcd.distributed`) rank 0 creates the folder, each rank
+    decodes its contiguous share of the entries (with its own ``workers``) into the same frames.npy, and rank 0
+    writes the rest once every rank is done: the same bytes as one process. ``out_path`` must be on a filesystem
+    every rank sees. Every rank returns the same summary, after the folder is in place."""
+    from tcd.distributed import all_gather_objects, barrier, broadcast_object, rank_and_world, share
+
     entries = list(entries)
     if workers < 1:
         raise ValueError(f"workers={workers}: must be >= 1")
     start = time.perf_counter()
-    writer = FrameCacheWriter(out_path, [e.video_id for e in entries], num_frames, size)
-    jobs = [(row, str(videos_dir(root) / e.path), writer.frames_path, writer.offset, num_frames, size, fit)
-            for row, e in enumerate(entries)]
+    rank, world = rank_and_world()
+    writer = FrameCacheWriter(out_path, [e.video_id for e in entries], num_frames, size) if rank == 0 else None
+    frames_path, offset = broadcast_object((writer.frames_path, writer.offset) if writer else None)
+    jobs = [(row, str(videos_dir(root) / entries[row].path), frames_path, offset, num_frames, size, fit)
+            for row in share(len(entries), rank, world)]
     bar = dict(total=len(jobs), desc="frame cache", unit="video", disable=not progress)
     if workers == 1:
         results = [_cache_row(job) for job in tqdm(jobs, **bar)]
     else:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             results = list(tqdm(pool.map(_cache_row, jobs, chunksize=max(1, len(jobs) // (8 * workers))), **bar))
+    results = [r for part in all_gather_objects(results) for r in part]   # every rank's rows are written
     skipped = []
     for row, native, error in results:
         if error is None:
-            writer.mark(row, native)
+            if writer is not None:
+                writer.mark(row, native)
         else:
             skipped.append({"video_id": entries[row].video_id, "reason": error})
-    out_path = writer.close()
-    return {"out_path": str(out_path), "n_videos": len(entries), "n_ok": len(entries) - len(skipped),
+    if writer is not None:
+        writer.close()
+    barrier()   # the folder is in place before any rank goes on
+    return {"out_path": str(Path(out_path)), "n_videos": len(entries), "n_ok": len(entries) - len(skipped),
             "skipped": skipped, "num_frames": num_frames, "size": size, "fit": fit, "workers": workers,
-            "seconds": round(time.perf_counter() - start, 3)}
+            "seconds": round(time.perf_counter() - start, 3)} | ({"ranks": world} if world > 1 else {})
 
 
 def load_frame_cache(path: str | Path) -> FrameCache:
