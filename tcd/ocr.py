@@ -27,7 +27,7 @@ import torch
 from tqdm.auto import tqdm
 
 from tcd.corpus.textvr import OcrTrack, VideoEntry, read_ocr_file, read_tracks, videos_dir, write_ocr_file
-from tcd.video import probe, read_frames
+from tcd.video import iter_frames, probe
 
 EASYOCR_WEIGHTS = ("craft_mlt_25k.pth", "english_g2.pth")  # CRAFT detector + English recogniser
 
@@ -429,6 +429,21 @@ def ocr_corpus(
                                        "n_dropped_nonlatin", "n_tracks", "seconds", "status"])
 
 
+OCR_CHUNK = 32  # OCR frames decoded and read together: memory per worker bounded whatever the video's length
+
+
+def _frame_chunks(path: Path, indices: np.ndarray, size: int):
+    """Lists of up to ``size`` ``(index, frame)`` pairs, streamed in one decoding pass (`tcd.video.iter_frames`)."""
+    chunk = []
+    for item in iter_frames(path, indices):
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _ocr_video(reader: EasyOcrReader, root: Path, entry: VideoEntry, out_dir: Path, ocr_fps: float,
                link_kwargs: dict) -> dict:
     """One video of `ocr_corpus`: its row, and its tracks file written (or a stale one removed)."""
@@ -437,19 +452,20 @@ def _ocr_video(reader: EasyOcrReader, root: Path, entry: VideoEntry, out_dir: Pa
     row = dict(video_id=entry.video_id, domain=entry.domain, n_frames_read=0, n_detections=0,
                n_dropped_nonlatin=0, n_tracks=0)
     video_path = videos_dir(root) / entry.path
+    detections: dict[int, list[Detection]] = {}
     try:
         info = probe(video_path)
         indices = ocr_frame_indices(info.num_frames, info.fps, ocr_fps)
-        frames = read_frames(video_path, indices)
+        for chunk in _frame_chunks(video_path, indices, max(OCR_CHUNK, getattr(reader, "batch_size", 1))):
+            for index, dets in zip([i for i, _ in chunk], reader.read([f for _, f in chunk])):
+                kept = [d for d in dets if has_latin(d.text)]
+                row["n_detections"] += len(kept)
+                row["n_dropped_nonlatin"] += len(dets) - len(kept)
+                detections[index] = kept
     except Exception as e:  # any decode failure: record it, keep going (never drop silently)
         out_path.unlink(missing_ok=True)
-        return row | dict(seconds=time.perf_counter() - t0, status=f"skipped: {type(e).__name__}: {e}")
-    detections: dict[int, list[Detection]] = {}
-    for index, dets in zip(indices.tolist(), reader.read(list(frames))):
-        kept = [d for d in dets if has_latin(d.text)]
-        row["n_detections"] += len(kept)
-        row["n_dropped_nonlatin"] += len(dets) - len(kept)
-        detections[index] = kept
+        return row | dict(n_detections=0, n_dropped_nonlatin=0, seconds=time.perf_counter() - t0,
+                          status=f"skipped: {type(e).__name__}: {e}")
     tracks = link_tracks(detections, info.num_frames, interval=info.fps / ocr_fps, **link_kwargs)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_ocr_file(out_path, tracks)

@@ -82,6 +82,26 @@ def read_frames(path: str | Path, indices: Sequence[int]) -> np.ndarray:
     return np.stack([got[int(i)] for i in indices])
 
 
+def iter_frames(path: str | Path, indices: Sequence[int]):
+    """Yield ``(index, frame)`` for the distinct ``indices`` in ascending order, in one decoding pass, holding one
+    frame at a time (a long video's OCR frames never sit in memory together); same errors as `read_frames`."""
+    wanted = sorted(set(int(i) for i in indices))
+    if not wanted or wanted[0] < 0:
+        raise ValueError(f"iter_frames: indices must be non-empty and >= 0, got {wanted[:3]}")
+    position = 0
+    try:
+        with av.open(str(path)) as container:
+            for i, frame in enumerate(container.decode(container.streams.video[0])):
+                if i == wanted[position]:
+                    yield i, frame.to_ndarray(format="rgb24")
+                    position += 1
+                    if position == len(wanted):
+                        return
+    except (av.FFmpegError, OSError, IndexError) as e:
+        raise VideoError(f"{path}: decoding failed ({e})") from e
+    raise VideoError(f"{path}: frames {wanted[position:position + 5]} not decodable (the video ends before them)")
+
+
 def write_video(path: str | Path, frames: np.ndarray, fps: int) -> None:
     """Encode uint8 RGB frames [T, H, W, 3] (H, W even) to mp4. Same frames -> same bytes: one encoder thread,
     fixed options, no wall-clock metadata. libx264 (crf 18) when the PyAV build has it, else mpeg4.

@@ -134,3 +134,16 @@ def test_clip_b32_with_squashed_frames_is_a_params_error(tmp_path):
         load_params(bad)
     bad.write_text("model:\n  preset: clip-b32\nframes:\n  size: 224\n  fit: crop\n")
     assert load_params(bad).frames.fit == "crop"
+
+
+def test_iter_frames_streams_the_frames_read_frames_gives(tmp_path):
+    from tcd.video import VideoError, iter_frames, read_frames, write_video
+
+    frames = np.stack([np.full((16, 16, 3), 10 * i, np.uint8) for i in range(12)])
+    path = tmp_path / "v.mp4"
+    write_video(path, frames, fps=8)
+    got = list(iter_frames(path, [7, 2, 2, 11]))
+    assert [i for i, _ in got] == [2, 7, 11]          # distinct, ascending, one pass
+    np.testing.assert_array_equal(np.stack([f for _, f in got]), read_frames(path, [2, 7, 11]))
+    with pytest.raises(VideoError, match="not decodable"):
+        list(iter_frames(path, [3, 40]))
