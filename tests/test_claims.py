@@ -199,3 +199,12 @@ def test_why_summary_reads_the_breakdown_and_the_levers():
     assert "tcd leads on no scene text (2 captions: 0.0 vs 50.0)" in text
     assert "`epochs=12`: T2V R@1 55.0 vs base 50.0 (+5.0, noise margin 2.8): helps" in text
     assert "`words=8`" in text and "no measurable effect" in text
+
+
+def test_a_fused_sd_of_zero_is_not_shown_as_tcds_and_said_to_be_borrowed():
+    study = {"tcd": metrics(50.0, sd=2.0), "lexical": metrics(40.0, sd=None, seeds=(0,)),
+             "tcd+lexical": metrics(46.0, sd=0.0)}
+    row = claims_table(main_comparison(study), {}, None).set_index("claim").loc[
+        "TCD adds to plain string matching (late fusion)"]
+    assert "TCD+BM25 46.0 vs" in row.ours and "noise margin 4.0" in row.why and "uses TCD's sd" in row.why
+    assert row.verdict == "agrees"   # 6 > 2·2
