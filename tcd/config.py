@@ -150,6 +150,25 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class PretrainConfig:
+    """Contrastive pretraining of the tiny preset's towers (tcd.pretrain, stage `pretrain`) on generated
+    clip-description pairs: what CLIP's pretraining gives the paper's models."""
+
+    seed: int = 1000            # the clips' own seed: never SynthTextVR's videos
+    clips: int = 8000           # distinct clip-description pairs
+    epochs: int = 4
+    batch_size: int = 64
+    lr: float = 1e-3
+    warmup_steps: int = 50
+
+    def __post_init__(self) -> None:
+        if self.clips < self.batch_size or self.batch_size < 2:
+            raise ValueError(f"pretrain.clips={self.clips} and batch_size={self.batch_size}: need clips >= batch_size >= 2")
+        if self.epochs < 1:
+            raise ValueError(f"pretrain.epochs must be >= 1, got {self.epochs}")
+
+
+@dataclass(frozen=True)
 class EvalConfig:
     query_chunk: int = 256
     video_chunk: int = 256
@@ -181,6 +200,7 @@ class Params:
     ocr: OcrConfig = field(default_factory=OcrConfig)
     windows: WindowsConfig = field(default_factory=WindowsConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     lexical: LexicalConfig = field(default_factory=LexicalConfig)
@@ -328,4 +348,12 @@ def model_config(params: Params) -> ModelConfig:
         given = getattr(params.model, name)
         if given not in (getattr(defaults, name), wanted):
             raise ValueError(f"model.{name}={given} conflicts with frames: set it in the frames section only")
-    return dataclasses.replace(params.model, image_size=frames.size, num_frames=frames.num_frames)
+    cfg = dataclasses.replace(params.model, image_size=frames.size, num_frames=frames.num_frames)
+    if cfg.preset == "tiny" and cfg.vision is None and cfg.vision_init == "pretrained":
+        cfg = dataclasses.replace(cfg, vision=str(pretrain_checkpoint(params)))
+    return cfg
+
+
+def pretrain_checkpoint(params: Params) -> Path:
+    """The pretrain stage's checkpoint: the tiny preset's starting towers (``model.vision_init: pretrained``)."""
+    return Path(params.paths.work) / "pretrain" / "model.pt"

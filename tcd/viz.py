@@ -514,6 +514,14 @@ def _strip(frames: np.ndarray, gap: int = 2) -> np.ndarray:
     return np.concatenate([x for f in frames for x in (f, white)][:-1], axis=1)
 
 
+def pretrain_examples(frames: np.ndarray, descriptions: Sequence[str]) -> plt.Figure:
+    """Generated pretraining pairs: each clip's sampled frames as a strip, its description wrapped above it."""
+    import textwrap
+
+    fig, _ = frame_grid([_strip(f) for f in frames], [textwrap.fill(d, 60) for d in descriptions], ncols=2, width=4.6)
+    return fig
+
+
 def _digits(values: Sequence[float], least: int = 2, most: int = 4) -> int:
     """The fewest decimals (from ``least`` to ``most``) that keep different ``values`` apart when rounded:
     five scores that all round to 0.25 must not read as a tie."""

@@ -36,6 +36,7 @@ def study(tmp_path_factory):
                        "embed_dim": 64, "ctcd_heads": 2}
     params["train"].update(variants=["clip4clip", "tcd"], seeds=[0], epochs=1, batch_size=4, warmup_steps=1,
                            val_fraction=0.25)
+    params["pretrain"] = {"seed": 5, "clips": 8, "epochs": 1, "batch_size": 4, "lr": 1e-3, "warmup_steps": 1}
     params["lexical"] = {"fusion": ["tcd"]}
     params["ablations"] = {"variant": "tcd", "seeds": [0], "grids": {"window": {"xi=0.5": {"windows.xi": 0.5}, "xi=1.0": {"windows.xi": 1.0}}}}
     (tmp / "params.yaml").write_text(yaml.safe_dump(params))
@@ -68,6 +69,14 @@ def test_stages_run_in_order(study):
     _run(study, "02_captions")
     captions = json.loads((work / "captions" / "test.json").read_text())
     assert len(captions["videos"]) == 8 and captions["num_windows"] == 4
+
+    _run(study, "pretrain")
+    assert (work / "pretrain" / "model.pt").exists()
+    for row in ("zero_shot", "visual_oracle"):   # the reference rows, evaluated as every variant is
+        doc = read_evaluation(reports, row)
+        assert doc["n_captions"] == 8 and doc["seeds"] == [5]
+        saved = np.load(work / "scores" / row / "sim_seed5.npy")
+        assert retrieval_metrics(saved)["t2v"] == pytest.approx(doc["t2v"])
 
     for variant in ("clip4clip", "tcd"):
         _run(study, "03_train", tag=f"03_train-{variant}", variant=variant)

@@ -19,6 +19,7 @@ import dataclasses
 import json
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -468,6 +469,11 @@ def _visual_phrase(g: _ObjectGroup) -> str:
     return f"{COUNT_WORDS[g.count]} {g.colour} {noun} {verb} {DIRECTION_WORDS[g.direction]}"
 
 
+def object_attributes(g: _ObjectGroup) -> dict:
+    """What a caption can say of an object group (the card's record, read by the visual oracle)."""
+    return {"count": g.count, "colour": g.colour, "shape": g.shape, "direction": g.direction, "span": list(g.span)}
+
+
 def _has_digit(text: str) -> bool:
     return any(c.isdigit() for c in text)
 
@@ -711,7 +717,9 @@ def _draw_shape(d: ImageDraw.ImageDraw, shape: str, x: float, y: float, s: int, 
         d.polygon(pts, fill=colour, outline=outline)
 
 
-def _render_video(cfg: SynthConfig, v: _Video) -> tuple[np.ndarray, list[OcrTrack]]:
+def _render_video(cfg: SynthConfig, v: _Video, only: Sequence[int] | None = None) -> tuple[np.ndarray, list[OcrTrack]]:
+    """Frames [T, H, W, 3] and ground-truth tracks; ``only``: draw just these frame indices (in order; their noise
+    then differs from a full render's), as the pretraining clips need only the sampled frames."""
     t, w, h = int(round(cfg.seconds * cfg.fps)), cfg.width, cfg.height
     vis = v.visual
     extra = int(np.ceil(vis.pan * t)) + 1
@@ -719,10 +727,11 @@ def _render_video(cfg: SynthConfig, v: _Video) -> tuple[np.ndarray, list[OcrTrac
     noise_rng = np.random.default_rng(vis.noise_seed)
     patches = [_render_patch(tp) for tp in v.texts]
     boxes: list[dict[int, tuple[float, ...]]] = [{} for _ in v.texts]
-    frames = np.empty((t, h, w, 3), np.uint8)
+    drawn = range(t) if only is None else [int(f) for f in only]
+    frames = np.empty((len(drawn), h, w, 3), np.uint8)
     scene = [i for i, tp in enumerate(v.texts) if KINDS[tp.kind][2] != "overlay"]
     overlay = [i for i, tp in enumerate(v.texts) if KINDS[tp.kind][2] == "overlay"]
-    for f in range(t):
+    for out, f in enumerate(drawn):
         shift = int(round(vis.pan * f))
         img = Image.fromarray(bg[:, shift:shift + w])
         d = ImageDraw.Draw(img)
@@ -755,9 +764,29 @@ def _render_video(cfg: SynthConfig, v: _Video) -> tuple[np.ndarray, list[OcrTrac
         for i in overlay:
             paste(i)
         frame = np.asarray(img, dtype=np.int16) + noise_rng.normal(0, 2.0, (h, w, 1)).round().astype(np.int16)
-        frames[f] = np.clip(frame, 0, 255).astype(np.uint8)
+        frames[out] = np.clip(frame, 0, 255).astype(np.uint8)
     tracks = [OcrTrack(str(i), tp.text, 1.0, boxes[i]) for i, tp in enumerate(v.texts) if boxes[i]]
     return frames, tracks
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Clips for pretraining (tcd.pretrain): the generator's visual world, described only by what it shows.
+
+def visual_clip(rng: np.random.Generator, cfg: SynthConfig, only: Sequence[int]) -> tuple[np.ndarray, str, str]:
+    """One clip drawn from ``rng`` alone: a domain's scene, object groups, and scene text no description mentions
+    (so a tower trained on it learns to look past text, never to read it). Returns (the frames ``only`` [n, H, W, 3],
+    its description as SynthTextVR's visual captions word it, the domain)."""
+    t = int(round(cfg.seconds * cfg.fps))
+    domain = _pick(rng, DOMAINS)
+    vis = _plan_visual(rng, domain, cfg, t)
+    salient_kinds, distract_kinds = DOMAIN_KINDS[domain]
+    taken: list = []
+    texts = [_plan_text(rng, cfg, vis, kind, _text_for(kind, rng, cfg.common_word_prob), False, t, taken)
+             for kind in (_pick(rng, salient_kinds + distract_kinds) for _ in range(int(rng.integers(0, 4))))]
+    video = _Video("pretrain", "pretrain", vis, [tp for tp in texts if tp is not None], "", [], [])
+    description, _ = _caption(rng, cfg, video, "visual")
+    frames, _ = _render_video(cfg, video, only)
+    return frames, description, domain
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -821,6 +850,7 @@ def generate(cfg: SynthConfig, root: str | Path, progress: bool = True) -> dict:
         card_videos[split] = [{"video_id": f"{v.visual.domain}/{v.name}", "group": v.group,
                                "visual_key": f"{v.visual.bg_seed:08x}{v.visual.noise_seed:08x}",
                                "caption_kinds": v.caption_kinds,
+                               "objects": [object_attributes(g) for g in v.visual.objects],
                                "texts": [{"text": tp.text, "kind": tp.kind, "salient": tp.salient} for tp in v.texts]}
                               for v in videos]
     card = {"generator": GENERATOR, "format_version": 1, "config": dataclasses.asdict(cfg),

@@ -41,7 +41,10 @@ class ModelConfig:
 
     variant: str = "tcd"
     preset: str = "tiny"
-    vision: str | None = None          # None -> preset default (tiny: a small CLIP ViT from scratch)
+    vision: str | None = None          # None -> preset default (tiny: a small CLIP ViT from scratch); a tcd checkpoint
+                                       #   (*.pt, the pretrain stage's) -> the tiny ViT starting from its weights
+    vision_init: str = "pretrained"    # tiny preset in the study: pretrained (tcd.config.model_config points `vision`
+                                       #   at the pretrain stage's checkpoint) | scratch (random init, no pretraining)
     text: str | None = None            # None -> preset default (tiny: all-MiniLM-L6-v2; clip-b32: CLIP's text tower)
     image_size: int | None = None      # None -> 64 (tiny) / 224 (clip-b32)
     num_frames: int = 12               # N: sampled frames = OCR windows (at most; fewer are padded by masks)
@@ -89,6 +92,8 @@ class ModelConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"model.{name}={value!r}: expected a positive integer")
+        if self.vision_init not in ("pretrained", "scratch"):
+            raise ValueError(f"model.vision_init={self.vision_init!r}: expected pretrained or scratch")
         if self.freeze_text is not None and not isinstance(self.freeze_text, bool):
             raise ValueError(f"model.freeze_text={self.freeze_text!r}: expected true, false or null")
         for name in ("shared_ocr_encoder", "learn_logit_scale", "allow_random_weights"):
@@ -103,7 +108,7 @@ class ModelConfig:
             raise ValueError(f"model.dropout={self.dropout!r}: expected 0 <= dropout < 1")
         if self.vision_width % self.vision_heads:
             raise ValueError(f"model.vision_width={self.vision_width} is not divisible by vision_heads={self.vision_heads}")
-        if self.image_size is not None and self.vision is None and self.preset == "tiny" \
+        if self.image_size is not None and (self.vision is None or self.vision_from_checkpoint) and self.preset == "tiny" \
                 and self.image_size % self.vision_patch:
             raise ValueError(f"model.image_size={self.image_size} is not divisible by vision_patch={self.vision_patch}")
         for name in SWITCHES:
@@ -140,6 +145,11 @@ class ModelConfig:
     @property
     def freeze_text_resolved(self) -> bool:
         return PRESET_DEFAULTS[self.preset]["freeze_text"] if self.freeze_text is None else self.freeze_text
+
+    @property
+    def vision_from_checkpoint(self) -> bool:
+        """Whether `vision` names a tcd checkpoint (the pretrain stage's) rather than a Hugging Face model."""
+        return self.vision is not None and self.vision.endswith(".pt")
 
     @property
     def vision_resolved(self) -> str | None:

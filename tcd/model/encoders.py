@@ -7,8 +7,10 @@ Nothing here downloads: pretrained weights load with local_files_only=True. The 
 """
 from __future__ import annotations
 
+import json
 import logging
 import warnings
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -175,19 +177,54 @@ class VisionEncoder(nn.Module):
         return self.projection(pooled).unflatten(0, frames.shape[:2])
 
 
-def build_encoders(cfg: ModelConfig) -> tuple[VisionEncoder, TextEncoder, TextEncoder, dict]:
+def tiny_vision(cfg: ModelConfig) -> VisionEncoder:
+    """The tiny preset's vision tower (a small CLIP ViT), randomly initialised."""
+    vcfg = CLIPVisionConfig(image_size=cfg.image_size_resolved, patch_size=cfg.vision_patch,
+                            hidden_size=cfg.vision_width, num_hidden_layers=cfg.vision_layers,
+                            num_attention_heads=cfg.vision_heads, intermediate_size=4 * cfg.vision_width)
+    return VisionEncoder(CLIPVisionModel(vcfg), nn.Linear(cfg.vision_width, cfg.embed_dim_resolved, bias=False))
+
+
+PRETRAINED_TOWERS = ("vision.", "text.projection.")   # what a pretrain checkpoint gives (CLIP gives both towers too)
+
+
+def pretrained_towers(path: str, cfg: ModelConfig) -> dict[str, Tensor]:
+    """The towers of a pretrain checkpoint (tcd.pretrain) that ``cfg`` starts from; a missing file or one built
+    for another architecture is an error naming the file and the fix."""
+    from tcd.model.family import read_checkpoint
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no pretrained vision tower; run the pretrain stage (dvc repro pretrain) "
+                                "or set model.vision_init: scratch")
+    state, metadata = read_checkpoint(path)
+    saved = ModelConfig.from_dict(json.loads(metadata["config"]))
+    keys = ("preset", "vision_layers", "vision_width", "vision_heads", "vision_patch", "image_size_resolved",
+            "embed_dim_resolved", "text")
+    differ = [k for k in keys if getattr(saved, k) != getattr(cfg, k)]
+    if differ:
+        raise ValueError(f"{path}: pretrained for another architecture ({', '.join(differ)} differ); re-run the "
+                         "pretrain stage with these model settings (dvc repro pretrain)")
+    return {k: v for k, v in state.items() if k.startswith(PRETRAINED_TOWERS)}
+
+
+def build_encoders(cfg: ModelConfig, load_weights: bool = True) -> tuple[VisionEncoder, TextEncoder, TextEncoder, dict]:
     """(vision, query text encoder, OCR text encoder, info). The OCR encoder is the query encoder itself
-    when `shared_ocr_encoder`, else a second copy of the tower with its own projection."""
+    when `shared_ocr_encoder`, else a second copy of the tower with its own projection. ``load_weights=False``
+    builds a pretrain checkpoint's towers without reading it (a saved model's own weights follow)."""
     dim, info = cfg.embed_dim_resolved, {}
     clip = clip_tokenizer = clip_pretrained = None
     vision_name = cfg.vision_resolved
+    towers: dict[str, Tensor] = {}
     if vision_name is None:   # tiny preset: a small CLIP ViT from scratch
-        vcfg = CLIPVisionConfig(image_size=cfg.image_size_resolved, patch_size=cfg.vision_patch,
-                                hidden_size=cfg.vision_width, num_hidden_layers=cfg.vision_layers,
-                                num_attention_heads=cfg.vision_heads, intermediate_size=4 * cfg.vision_width)
-        vision = VisionEncoder(CLIPVisionModel(vcfg), nn.Linear(cfg.vision_width, dim, bias=False))
-        vision.pretrained = False
+        vision = tiny_vision(cfg)
         info["vision"] = "tiny ViT from scratch"
+    elif cfg.vision_from_checkpoint:   # tiny preset starting from the pretrain stage's towers
+        vision = tiny_vision(cfg)
+        if load_weights:
+            towers = pretrained_towers(vision_name, cfg)
+            vision.load_state_dict({k[len("vision."):]: v for k, v in towers.items() if k.startswith("vision.")})
+        vision.pretrained = vision.pretrained_projection = True
+        info["vision"] = f"tiny ViT pretrained ({vision_name})"
     else:
         kind = _model_type_or_clip(vision_name)
         if kind == "clip":
@@ -225,6 +262,9 @@ def build_encoders(cfg: ModelConfig) -> tuple[VisionEncoder, TextEncoder, TextEn
 
     max_tokens = {"query": cfg.query_max_tokens, "ocr": cfg.ocr_max_tokens}
     text = ocr = TextEncoder(text_tower(copy=False), dim, cfg.freeze_text_resolved, max_tokens)
+    if towers:   # the text projection pretrained with the vision tower: an aligned start, trained at train.lr
+        text.projection.load_state_dict({k[len("text.projection."):]: v for k, v in towers.items()
+                                         if k.startswith("text.projection.")})
     if not cfg.shared_ocr_encoder and cfg.parts["ocr"] != "none":
         ocr = TextEncoder(text_tower(copy=True), dim, cfg.freeze_text_resolved, max_tokens)
     return vision, text, ocr, info

@@ -90,13 +90,13 @@ def cosine(queries: Tensor, vectors: Tensor) -> Tensor:
 class RetrievalModel(nn.Module):
     """One variant of the family (see module docstring); build with `build_model(cfg)`."""
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, load_weights: bool = True):
         super().__init__()
         self.cfg = cfg
         d, kinds, switches = cfg.embed_dim_resolved, cfg.parts, cfg.switches
         self.video_kind, self.ocr_kind = kinds["video"], kinds["ocr"]
         self.switches = switches
-        self.vision, self.text, ocr_text, self.encoder_info = build_encoders(cfg)
+        self.vision, self.text, ocr_text, self.encoder_info = build_encoders(cfg, load_weights)
         self.ocr_text = None if ocr_text is self.text else ocr_text   # registered once when shared
         self.log_logit_scale = nn.Parameter(torch.tensor(math.log(cfg.logit_scale_init)),
                                             requires_grad=cfg.learn_logit_scale)
@@ -314,9 +314,10 @@ def _mask(mask, shape: tuple[int, int], device: torch.device) -> Tensor:
     return mask.bool()
 
 
-def build_model(cfg: ModelConfig | dict) -> RetrievalModel:
-    """A RetrievalModel for a ModelConfig (or the params.yaml `model:` dict)."""
-    return RetrievalModel(cfg if isinstance(cfg, ModelConfig) else ModelConfig.from_dict(cfg))
+def build_model(cfg: ModelConfig | dict, load_weights: bool = True) -> RetrievalModel:
+    """A RetrievalModel for a ModelConfig (or the params.yaml `model:` dict); ``load_weights=False``: a pretrain
+    checkpoint named by ``vision`` is not read (the caller loads the model's own weights)."""
+    return RetrievalModel(cfg if isinstance(cfg, ModelConfig) else ModelConfig.from_dict(cfg), load_weights)
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]]:
@@ -340,7 +341,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]
 def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> RetrievalModel:
     """Rebuild a model saved with `model.save(path)`; scores are reproduced exactly."""
     state, metadata = read_checkpoint(path)
-    model = build_model(ModelConfig.from_dict(json.loads(metadata["config"]))).to(map_location)
+    model = build_model(ModelConfig.from_dict(json.loads(metadata["config"])), load_weights=False).to(map_location)
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.startswith(model._reloadable_prefixes())]
     if missing or unexpected:

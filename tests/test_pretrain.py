@@ -1,0 +1,98 @@
+"""Pretraining (tcd.pretrain): the generated pairs, the towers every variant starts from, the visual oracle."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from tcd.config import TrainConfig, load_params, model_config, pretrain_checkpoint
+from tcd.model import ModelConfig, build_model, load_model
+from tcd.pretrain import caption_visuals, make_pairs, pretrain_config, visual_oracle_scores
+from tcd.train import make_optimizer
+
+SMALL = dict(vision_layers=1, vision_width=64, vision_heads=2, embed_dim=64, ctcd_heads=2, num_frames=2, image_size=32)
+
+
+@pytest.fixture
+def params(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(f"paths: {{work: {tmp_path / 'work'}}}\nframes: {{num_frames: 2, size: 32}}\n"
+                    "pretrain: {clips: 6, batch_size: 3}\n")
+    return load_params(path)
+
+
+def test_pairs_are_the_same_with_any_number_of_processes_and_describe_only_visuals(params):
+    one, two = make_pairs(params, n=6, workers=1), make_pairs(params, n=6, workers=2)
+    assert np.array_equal(one.frames, two.frames) and one.captions == two.captions
+    assert one.frames.shape == (6, 2, 32, 32, 3) and one.frames.dtype == np.uint8
+    assert not one.window_mask.any()                          # no OCR: the pretrained model never reads windows
+    for caption in one.captions:
+        phrases, domain = caption_visuals(caption)
+        assert phrases and domain and '"' not in caption       # a visual phrase and a scene, never a quote
+    other = make_pairs(dataclasses.replace(params, pretrain=dataclasses.replace(params.pretrain, seed=7)), n=6, workers=1)
+    assert other.captions != one.captions                     # its own seed decides the clips
+
+
+def test_caption_visuals_reads_every_phrase_and_the_scene():
+    phrases, domain = caption_visuals("Two red circles move to the left and a blue star moves upward in the kitchen.")
+    assert phrases == [{"count": 2, "colour": "red", "shape": "circle", "direction": "left"},
+                       {"count": 1, "colour": "blue", "shape": "star", "direction": "up"}]
+    assert domain == "Cooking"
+    assert caption_visuals('The sign says "OPEN" on the road.') == ([], "Driving")
+
+
+def test_visual_oracle_scores_count_matched_attributes_plus_the_scene():
+    videos = [{"objects": [{"count": 2, "colour": "red", "shape": "circle", "direction": "left"}]},
+              {"objects": [{"count": 1, "colour": "red", "shape": "circle", "direction": "right"},
+                           {"count": 1, "colour": "blue", "shape": "star", "direction": "up"}]}]
+    captions = ["Two red circles move to the left in the kitchen.",
+                "A blue star moves upward on the road.",
+                'The sign says "OPEN" in the kitchen.']
+    sim = visual_oracle_scores(captions, videos, ["Cooking", "Driving"])
+    # caption 0: video 0 has all 4 attributes + the scene; video 1's best group (a red circle moving right) 2 of 4
+    # caption 1: video 0 none of the 4, another scene; video 1 all 4 + the scene
+    # caption 2: no visual phrase: the scene alone
+    assert sim.tolist() == [[5.0, 2.0], [0.0, 5.0], [1.0, 0.0]]
+
+
+def test_the_study_points_the_tiny_vision_tower_at_the_pretrain_checkpoint(params):
+    assert model_config(params).vision == str(pretrain_checkpoint(params))
+    scratch = dataclasses.replace(params, model=dataclasses.replace(params.model, vision_init="scratch"))
+    assert model_config(scratch).vision is None
+    assert pretrain_config(params).vision is None and pretrain_config(params).variant == "clip4clip"
+    with pytest.raises(ValueError, match="vision_init='imagenet'"):
+        ModelConfig(vision_init="imagenet")
+
+
+def test_a_variant_starts_from_the_pretrained_towers_and_trains_them_at_pretrained_lr(tmp_path):
+    torch.manual_seed(0)
+    pretrained = build_model(ModelConfig(variant="clip4clip", **SMALL))
+    path = tmp_path / "pretrain" / "model.pt"
+    path.parent.mkdir()
+    pretrained.save(path)
+    torch.manual_seed(1)
+    model = build_model(ModelConfig(variant="tcd", vision=str(path), **SMALL))
+    for name, value in pretrained.state_dict().items():
+        if name.startswith(("vision.", "text.projection.")):
+            assert torch.equal(model.state_dict()[name], value), name
+    group_of = {id(p): g for g in make_optimizer(model, TrainConfig(lr=1e-3, pretrained_lr=1e-4)).param_groups
+                for p in g["params"]}
+    names = dict(model.named_parameters())
+    assert group_of[id(names["vision.backbone.encoder.layers.0.mlp.fc1.weight"])]["lr"] == 1e-4
+    assert group_of[id(names["vision.projection.weight"])]["lr"] == 1e-4
+    assert group_of[id(names["text.projection.weight"])]["lr"] == 1e-3    # it must also learn to match OCR text
+    # a fine-tuned checkpoint is whole: loading it never reads the pretrain file
+    model.save(tmp_path / "tuned.pt")
+    path.unlink()
+    again = load_model(tmp_path / "tuned.pt")
+    assert all(torch.equal(again.state_dict()[k], v) for k, v in model.state_dict().items() if not k.startswith("text.tower."))
+
+
+def test_a_missing_or_mismatched_pretrain_checkpoint_is_an_error_naming_the_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"dvc repro pretrain.*vision_init: scratch"):
+        build_model(ModelConfig(variant="clip4clip", vision=str(tmp_path / "none.pt"), **SMALL))
+    build_model(ModelConfig(variant="clip4clip", **SMALL)).save(tmp_path / "small.pt")
+    wider = {**SMALL, "vision_width": 128}
+    with pytest.raises(ValueError, match=r"small\.pt: pretrained for another architecture \(vision_width differ\)"):
+        build_model(ModelConfig(variant="clip4clip", vision=str(tmp_path / "small.pt"), **wider))
