@@ -52,13 +52,13 @@ def split_data(params: Params, split: str) -> SplitData:
     return load_split_data(params, split, captions=_captions(params, split))
 
 
-def captions_fingerprint(params: Params) -> str:
-    """A digest of the captions a run with these params trains and is tested on (each video's windows and instance
-    words, both splits; not the document's settings such as ξ itself): two grid rows with the same digest and no
-    other difference see the very same inputs (ξ values that cut no OCR sample)."""
+def captions_fingerprint(documents: list[dict]) -> str:
+    """A digest of the captions a run trains and is tested on (:func:`tcd.data.build_captions` documents, train and
+    test): each video's windows and instance words, not the documents' settings such as ξ itself. Two grid rows with
+    the same digest and no other difference see the very same inputs (ξ values that cut no OCR sample)."""
     digest = hashlib.sha256()
-    for split in ("train", "test"):
-        digest.update(json.dumps(_captions(params, split)["videos"], sort_keys=True).encode())
+    for doc in documents:
+        digest.update(json.dumps(doc["videos"], sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 
@@ -117,7 +117,8 @@ def run_experiment(params: Params, seed: int, out_dir: str | Path, progress: boo
     out, caption_video = score_gallery(model, test, params.eval.query_chunk, params.eval.video_chunk)
     metrics = retrieval_metrics(out.sim.numpy(), caption_video)
     save_ranks(Path(out_dir) / "ranks.npz", out.sim.numpy(), caption_video,
-               [e.video_id for e in test.gallery or test.entries], captions_fingerprint(params))
+               [e.video_id for e in test.gallery or test.entries],
+               captions_fingerprint([_captions(params, split) for split in ("train", "test")]))
     return {
         "seed": seed,
         **{f"{d}_{k}": metrics[d][k] for d in DIRECTIONS for k in METRIC_KEYS},
@@ -140,23 +141,30 @@ def mean_sd(runs: pd.DataFrame, by: str) -> pd.DataFrame:
 
 def scene_text_words(caption: str) -> list[str]:
     """The words a caption quotes from the video: upper-case tokens (:func:`tcd.corpus.textvr.quoted_tokens`, SIAM,
-    500FT) and title-cased words after the first (``Ligux``, ``Gekus Honey``: names as the sign writes them)."""
+    500FT), and after the first word, title-cased words (``Ligux``, ``Gekus Honey``: names as the sign writes them)
+    and spelled-out capitals (``D E C``), but not "I"."""
     from tcd.corpus.textvr import quoted_tokens
 
     words = [w.strip(".,;:!?'\"()") for w in caption.split()[1:]]
-    return quoted_tokens(caption) + [w for w in words if w[:1].isupper() and w != w.upper()]   # not I, A, SIAM again
+    return quoted_tokens(caption) + [w for w in words if w[:1].isupper() and (w != w.upper() or len(w) == 1) and w != "I"]
+
+
+def is_common_word(word: str, vocabulary: set[str]) -> bool:
+    """``word`` (any case) or its singular (a trailing s / es dropped) is in ``vocabulary``."""
+    w = word.lower()
+    return w in vocabulary or (w.endswith("s") and w[:-1] in vocabulary) or (w.endswith("es") and w[:-2] in vocabulary)
 
 
 def caption_labels(caption: str, vocabulary: set[str]) -> str:
     """What a caption asks a model to match: ``no scene text``, ``digits`` (quotes a number or code), ``a rare word``
-    (a quoted word, upper- or title-cased, outside ``vocabulary``: a made-up name that only one video shows) or
+    (a quoted word, upper- or title-cased, not a common word: a made-up or brand name that few videos show) or
     ``common words only``. ``vocabulary``: lower-case English words, the study's
-    :func:`tcd.corpus.textvr.wordpiece_vocabulary` (the same list the corpus's ``common_words`` statistic counts
-    against, on TextVR's captions and SynthTextVR's)."""
+    :func:`tcd.corpus.textvr.wordpiece_vocabulary` (the list the corpus's ``common_words`` statistic counts against,
+    on TextVR's captions and SynthTextVR's), plurals folded (:func:`is_common_word`)."""
     if any(c.isdigit() for c in caption):
         return "digits"
     words = scene_text_words(caption)
-    if any(w.isalpha() and w.lower() not in vocabulary for w in words):
+    if any(w.isalpha() and not is_common_word(w, vocabulary) for w in words):
         return "a rare word"
     return "common words only" if words else "no scene text"
 
