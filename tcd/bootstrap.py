@@ -7,8 +7,8 @@ seeds. The difference of two models is resampled over the units with replacement
 sides (they answered the same captions), ``N_RESAMPLES`` times from the fixed ``SEED``; the interval is the
 2.5th-97.5th percentile of the resampled mean differences, in R@1 points.
 
-Inputs: the evaluation stage's ``<work>/scores/<variant>/seed<k>.npz`` (:func:`variant_hits`), and the ranks an
-ablation row saves (:func:`save_ranks`, one ``ranks.npz`` per row and seed).
+Inputs: the test scores of every evaluated variant, ``<work>/scores/<variant>/seed<k>.npz`` (:func:`variant_hits`),
+and the ranks an ablation row saves (:func:`save_ranks`, one ``ranks.npz`` per row and seed).
 """
 
 from __future__ import annotations
@@ -81,15 +81,16 @@ def _stack(runs: list[dict], fingerprint: str, where: str) -> Hits:
                 first["captions"], first["videos"], fingerprint)
 
 
-def variant_hits(scores_dir: str | Path, seeds: Sequence[int]) -> Hits:
-    """Hits of a variant from the evaluation stage's ``<scores_dir>/seed<k>.npz`` (sim, caption_video, video_ids)
-    for each of ``seeds`` (the seeds its metrics file lists)."""
+def variant_hits(work: str | Path, variant: str, seeds: Sequence[int]) -> Hits:
+    """Hits of a variant from the test scores its stage saved, ``<work>/scores/<variant>/seed<k>.npz`` (sim,
+    caption_video, video_ids; :mod:`tcd.eval`), for each of ``seeds`` (the seeds its metrics file lists)."""
+    scores_dir = Path(work) / "scores" / variant
     runs = []
     for seed in seeds:
         path = Path(scores_dir) / f"seed{seed}.npz"
         if not path.is_file():
             raise FileNotFoundError(f"{path} missing: the verdicts need every seed's test scores; re-run the stage "
-                                    f"that writes {Path(scores_dir).name}'s scores (dvc repro)")
+                                    f"that writes {variant}'s scores (dvc repro)")
         with np.load(path, allow_pickle=False) as saved:
             caption_video, video_ids = saved["caption_video"], saved["video_ids"]
             t2v, v2t = ranks(saved["sim"].astype(np.float64), caption_video)

@@ -153,10 +153,11 @@ def pairwise(claim: str, paper_text: str, hits: Mapping[str, Hits], a: str, b: s
 
 
 def against_every(claim: str, paper_text: str, comparisons: list[Comparison], ours: str, why: str) -> Claim:
-    """Claim 'A beats every B' (:func:`every`); the why lists every comparison."""
+    """Claim 'A beats every B' (:func:`every`); the why names the deciding comparison and lists every one."""
     verdict, decisive = every(comparisons)
     listed = "; ".join(f"{c.text}: {c.verdict}" for c in comparisons)
-    return judged(claim, paper_text, ours, verdict, decisive, f"{why}; {listed}")
+    return judged(claim, paper_text, ours, verdict, decisive,
+                  f"{why}; difference and interval of {decisive.a} − {decisive.b}; {listed}")
 
 
 def claims_table(hits: Mapping[str, Hits], row_hits: Mapping[str, Mapping[str, Hits]],

@@ -23,9 +23,11 @@ def test_hits_are_rank_zero_with_ties_averaged_and_v2t_takes_a_videos_best_capti
     sim = np.array([[0.9, 0.1],     # caption 0: its video first -> hit
                     [0.5, 0.5],     # caption 1: tied at the top -> rank 0.5, a miss (TextVR's R@1)
                     [0.8, 0.2]])    # caption 2: video 1 second -> miss
-    np.savez(tmp_path / "seed0.npz", sim=sim, caption_video=np.array([0, 0, 1]), video_ids=np.array(["a", "b"]))
-    np.savez(tmp_path / "seed1.npz", sim=sim[:, ::-1], caption_video=np.array([0, 0, 1]), video_ids=np.array(["a", "b"]))
-    got = variant_hits(tmp_path, [0, 1])
+    scores = tmp_path / "scores" / "m"
+    scores.mkdir(parents=True)
+    np.savez(scores / "seed0.npz", sim=sim, caption_video=np.array([0, 0, 1]), video_ids=np.array(["a", "b"]))
+    np.savez(scores / "seed1.npz", sim=sim[:, ::-1], caption_video=np.array([0, 0, 1]), video_ids=np.array(["a", "b"]))
+    got = variant_hits(tmp_path, "m", [0, 1])
     assert got.t2v.tolist() == [[True, False, False], [False, False, True]]
     # video a ranks all three captions by its column and keeps its best own caption; seed 0: column a is
     # (0.9, 0.5, 0.8), caption 0 first -> hit; column b (0.1, 0.5, 0.2): caption 2 second -> miss.
@@ -34,7 +36,7 @@ def test_hits_are_rank_zero_with_ties_averaged_and_v2t_takes_a_videos_best_capti
     assert got.captions.tolist() == ["a", "a", "b"] and got.videos.tolist() == ["a", "b"]
     assert got.r1("t2v").tolist() == pytest.approx([100 / 3, 100 / 3])
     with pytest.raises(FileNotFoundError, match="seed2.npz missing"):
-        variant_hits(tmp_path, [0, 2])
+        variant_hits(tmp_path, "m", [0, 2])
 
 
 def test_constant_differences_give_a_point_interval():

@@ -157,8 +157,8 @@ def test_every_baseline_one_differs_decides_and_agrees_with_inconclusive_is_inco
                           {}, None).set_index("claim").loc["TCD beats every baseline"]
     # vs clip4clip: +30, agrees; vs xpool (6 captions more than TCD): -30, differs -> differs, shown for xpool
     assert judged.verdict == "differs" and judged.difference == pytest.approx(-30.0) and judged.ci_high < 0
-    assert "tcd − clip4clip +30.0" in judged.why and "agrees" in judged.why and "tcd − xpool −30.0" not in judged.why
-    assert "tcd − xpool -30.0" in judged.why and "best baseline xpool" in judged.ours
+    assert "tcd − clip4clip +30.0 [+" in judged.why and "]: agrees" in judged.why and "tcd − xpool -30.0 [-" in judged.why
+    assert "difference and interval of tcd − xpool" in judged.why and "best baseline xpool" in judged.ours
     mixed = claims_table(study(tcd=AGREE, clip4clip=NONE, xpool=AGREE & ~on(0, 1)), {}, None).set_index("claim")
     assert mixed.loc["TCD beats every baseline", "verdict"] == "inconclusive"      # {agrees, inconclusive}
     assert mixed.loc["TCD beats every baseline", "difference"] == pytest.approx(10.0)   # the deciding one: xpool
