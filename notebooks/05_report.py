@@ -213,10 +213,12 @@ ablation("ocr_source")
 # %% [markdown]
 # ## Why the learned models stand where they stand against the string match
 # Three measurements. (1) **Where each wins**: T2V R@1 per kind of test caption: what it quotes (digits, a
-# rare made-up word that one video shows, common words only, no scene text; `tcd.study.caption_labels`) and,
+# rare word: a quoted upper- or title-cased word that is no English word, a made-up or brand name; common words
+# only; no scene text; `tcd.study.caption_labels`) and,
 # on SynthTextVR, which hard-negative group its video belongs to (same scene with other text, same text in
 # another scene, none). (2) **The levers** a real study tries first (`levers` grid): fine-tuning the text
-# tower, twice the epochs, fewer words per window caption. (3) **Convergence**: whether the loss still fell
+# tower, twice the epochs, fewer words per window caption, each judged against `base` by the verdict rule.
+# (3) **Convergence**: whether the loss still fell
 # in the last epoch (training curves below).
 
 # %%

@@ -278,8 +278,9 @@ def best_row_claim(rows: Mapping[str, Hits], targets: tuple[str, ...], claim: st
     twins = [o for o in rows if o != row and rows[row].fingerprint and rows[o].fingerprint == rows[row].fingerprint]
     if same_inputs_tie and twins and result.verdict != "differs":
         return dataclasses.replace(result, verdict=NOT_TESTABLE_AT_OCR_RATE, why=(
-            f"{', '.join(twins)} build the very window captions of {row} (no OCR sample falls between their cuts), so "
-            f"their runs can only tie with it: {row} cannot come out best; " + result.why))
+            f"{', '.join(twins)} {'build' if len(twins) > 1 else 'builds'} the very window captions of {row} (no OCR "
+            f"sample falls between their cuts), so {'their runs' if len(twins) > 1 else 'its run'} can only tie with "
+            f"it: {row} cannot come out best; " + result.why))
     return result
 
 

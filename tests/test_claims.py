@@ -211,7 +211,7 @@ def test_xi_is_not_testable_when_rows_build_the_same_window_captions():
                  "xi=1.0": hits(AGREE, fingerprint="e")}
     judged = claims_table({}, {"window": window, "window_gt": window_gt}, None).set_index("claim")
     row = judged.loc["ξ = 1.0 (whole windows) is best"]
-    assert row.verdict == "not testable at this OCR rate" and row.why.startswith("xi=0.6 build the very window captions")
+    assert row.verdict == "not testable at this OCR rate" and row.why.startswith("xi=0.6 builds the very window captions of xi=1.0")
     assert judged.loc["ξ = 1.0 is best, on ground-truth tracks", "verdict"] == "agrees"
     # a row that beats the target still refutes the claim
     window["xi=0.2"] = hits(AGREE | on(6, 7, 8, 9, 14, 15), fingerprint="a")
