@@ -9,6 +9,8 @@
 # A row that changes nothing (`all`, `xi=1.0`, `easyocr`) *is* the main comparison's TCD run: for the
 # seeds the train stage ran, its checkpoint is evaluated rather than trained again (training is
 # deterministic per seed; the `trained_in` column of the runs table says which run each row is).
+# Every run keeps each test caption's and video's rank (`ranks.npz` beside its checkpoint): the report's
+# verdicts bootstrap over those captions (`tcd.bootstrap`).
 #
 # | grid | paper | what changes |
 # |---|---|---|
@@ -30,7 +32,7 @@ import torch
 
 from tcd import paper, viz
 from tcd.config import load_params
-from tcd.study import ablation_rows, main_comparison_run, mean_sd, run_experiment
+from tcd.study import ablation_rows, ablation_run_dir, main_comparison_run, mean_sd, run_experiment
 
 params = load_params(params_file)
 torch.set_num_threads(params.train.threads or torch.get_num_threads())
@@ -42,7 +44,7 @@ pd.DataFrame({row: params.ablations.grids[ablation][row] or {"(the main TCD conf
 runs = []
 for row, row_params in rows.items():
     for seed in params.ablations.seeds:
-        out_dir = Path(params.paths.work) / "ablations" / ablation / row / f"seed{seed}"
+        out_dir = ablation_run_dir(params.paths.work, ablation, row, seed)   # also keeps the run's ranks.npz
         trained = main_comparison_run(params_file, row_params, seed)
         result = run_experiment(row_params, seed, out_dir, trained=trained)
         runs.append({"row": row, **result})

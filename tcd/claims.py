@@ -1,8 +1,16 @@
 """The paper's claims against ours: Table A3's shape with the paper's numbers, and the claims table.
 
-Inputs are the study's outputs (per-variant metrics, ablation tables from :func:`tcd.study.mean_sd`,
-the complexity table); only the report stage reads this module, so refining a verdict never re-runs
-training.
+Inputs are the study's outputs (per-variant metrics, each variant's and each ablation row's per-caption hits
+(:mod:`tcd.bootstrap`), the complexity table); only the report stage reads this module, so refining a verdict never
+re-runs training.
+
+Verdict rule: each claim compares two sides, A and B, on the same test captions, in the direction its paper column
+quotes (text→video or video→text R@1). Per caption (per video for video→text) its R@1 hit is averaged over the
+seeds; the captions are resampled with replacement 10,000 times (fixed seed), the same resample for both sides (a
+paired bootstrap), and the 2.5th and 97.5th percentiles of the resampled mean difference A − B give its 95 %
+interval. The verdict is "agrees" or "differs" only when that interval excludes 0, its side deciding which;
+otherwise "inconclusive". A claim about every baseline (or every other row) differs when one comparison differs,
+agrees when all agree, and is inconclusive otherwise. The seeds' sd of each side is shown beside the interval.
 """
 
 from __future__ import annotations
@@ -10,18 +18,22 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from tcd import paper
-from tcd.eval import METRIC_KEYS
+from tcd.bootstrap import Hits, Interval, paired_bootstrap
+from tcd.eval import METRIC_KEYS, seed_sd
 from tcd.study import DIRECTIONS
 
+RULE = " ".join(__doc__.split("Verdict rule: ")[1].split())   # the docstring's rule, as the report prints it
 
 LEXICAL = ("lexical", "lexical_gt")  # the no-learning string-match floor (tcd.lexical): EasyOCR / ground-truth tracks
+NAMES = {"t2v": "T2V", "v2t": "V2T"}
+NOT_TESTABLE_AT_OCR_RATE = "not testable at this OCR rate"
 
 
 def main_comparison(metrics: dict[str, dict]) -> pd.DataFrame:
@@ -64,214 +76,220 @@ class Claim:
     claim: str
     paper: str
     ours: str
-    verdict: str  # agrees | differs | inconclusive | not testable here | not comparable | not measured
+    verdict: str  # agrees | differs | inconclusive | not testable here | not testable at this OCR rate | not comparable | not measured
     why: str
+    direction: str = ""           # T2V | V2T: the paper column's direction, the one judged ("" for the cost claims)
+    difference: float = math.nan  # R@1 points, A - B, of the deciding comparison
+    ci_low: float = math.nan      # its 95 % paired-bootstrap interval
+    ci_high: float = math.nan
+    seeds_sd: str = ""            # the seeds' sd of A / B ("—": one seed)
 
 
-def verdict(difference: float, margin: float, paper_sign: int) -> str:
-    """'agrees' when our difference has the paper's sign and exceeds ``margin`` (the seed noise);
-    'differs' when it exceeds the margin with the other sign; otherwise 'inconclusive'."""
-    if abs(difference) <= margin:
-        return "inconclusive"
-    return "agrees" if np.sign(difference) == paper_sign else "differs"
+COLUMNS = ["claim", "direction", "difference", "ci_low", "ci_high", "seeds_sd", "verdict", "paper", "ours", "why"]
 
 
-def _pm(mean: float, sd: float) -> str:
-    return f"{mean:.1f} ± {sd:.1f}" if sd else f"{mean:.1f}"
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """A vs B on one direction's R@1: the paired interval, and each side's per-seed R@1."""
+
+    a: str
+    b: str
+    direction: str
+    interval: Interval
+    r1_a: np.ndarray
+    r1_b: np.ndarray
+
+    @property
+    def verdict(self) -> str:
+        """The rule for a claim 'A beats B' (:data:`RULE`)."""
+        if not self.interval.excludes_zero:
+            return "inconclusive"
+        return "agrees" if self.interval.low > 0 else "differs"
+
+    @property
+    def text(self) -> str:
+        iv = self.interval
+        return f"{self.a} − {self.b} {iv.difference:+.1f} [{iv.low:+.1f}, {iv.high:+.1f}]"
 
 
-def best_row_verdict(values: dict[str, float], target: str, margin: Callable[[str], float], noise: str) -> tuple[str, str]:
-    """Is `target` the best row? 'agrees' when it alone is best and leads the runner-up beyond `margin(runner-up)`;
-    'differs' when a best row leads it beyond `margin(that row)`; else 'inconclusive' (a tie for best, or a gap
-    within the noise). Returns (verdict, why), the why naming the rows, the gap and the margin; rows with equal
-    values are reported as a tie."""
-    top = max(values.values())
-    best = [row for row, value in values.items() if math.isclose(value, top, rel_tol=0.0, abs_tol=1e-9)]
-    if target in best:
-        if len(best) > 1:
-            return "inconclusive", f"{target} ties for best with {', '.join(r for r in best if r != target)} at {top:.1f}"
-        second = max((row for row in values if row != target), key=values.get)
-        lead, m = top - values[second], margin(second)
-        where = "beyond" if lead > m else "within"
-        return ("agrees" if lead > m else "inconclusive",
-                f"{target} is the best row, {lead:.1f} ahead of the runner-up {second}: {where} the noise margin {m:.1f}, from {noise}")
-    gap, m = top - values[target], min(margin(row) for row in best)
-    leaders = f"best row {best[0]}" if len(best) == 1 else f"best rows {', '.join(best)} (tied at {top:.1f})"
-    where = "beyond" if gap > m else "within"
-    return ("differs" if gap > m else "inconclusive",
-            f"{leaders} {'leads' if len(best) == 1 else 'lead'} {target} by {gap:.1f}: {where} the noise margin {m:.1f}, from {noise}")
+def compare(hits: Mapping[str, Hits], a: str, b: str, direction: str) -> Comparison:
+    """A vs B in ``direction`` (``t2v`` | ``v2t``): the paired bootstrap interval of R@1(A) - R@1(B)."""
+    return Comparison(a, b, direction, paired_bootstrap(hits[a], hits[b], direction),
+                      hits[a].r1(direction), hits[b].r1(direction))
 
 
-def claims_table(main: pd.DataFrame, ablations: dict[str, pd.DataFrame], complexity: pd.DataFrame | None) -> pd.DataFrame:
-    """Each claim of the paper -> what it measured -> what we measured -> verdict, with the reason.
+def every(comparisons: list[Comparison]) -> tuple[str, Comparison]:
+    """A claim over several comparisons ('beats every baseline'): 'differs' when one differs, 'agrees' when all
+    agree, else 'inconclusive'; with the comparison that decides (the worst for the claim)."""
+    verdicts = [c.verdict for c in comparisons]
+    if "differs" in verdicts:
+        return "differs", min((c for c in comparisons if c.verdict == "differs"), key=lambda c: c.interval.high)
+    return ("agrees" if set(verdicts) == {"agrees"} else "inconclusive"), min(comparisons, key=lambda c: c.interval.low)
 
-    ``main``: :func:`main_comparison`; ``ablations``: name -> :func:`mean_sd` table (column ``row``);
-    ``complexity``: :func:`complexity_report` (the cost claims: :func:`cost_claims`).
-    Noise: a difference counts only beyond 2 standard errors of a difference, 2·√(sd_a² + sd_b²), using
-    the seeds' sd of each side; ablation rows use their own seed sd when the grid ran several seeds and
-    borrow the sd of TCD's main-comparison seeds when it ran one.
-    Missing inputs make a claim 'not testable here' rather than a guess.
+
+def _pm(r1: np.ndarray) -> str:
+    sd = seed_sd(r1)
+    return f"{np.mean(r1):.1f}" if sd is None else f"{np.mean(r1):.1f} ± {sd:.1f}"
+
+
+def _sd(r1: np.ndarray) -> str:
+    sd = seed_sd(r1)
+    return "—" if sd is None else f"{sd:.1f}"
+
+
+def judged(claim: str, paper_text: str, ours: str, verdict: str, decisive: Comparison, why: str) -> Claim:
+    """A claim row with the deciding comparison's difference, interval and seed sds."""
+    iv = decisive.interval
+    return Claim(claim, paper_text, ours, verdict, why, NAMES[decisive.direction], iv.difference, iv.low, iv.high,
+                 f"{_sd(decisive.r1_a)} / {_sd(decisive.r1_b)}")
+
+
+def pairwise(claim: str, paper_text: str, hits: Mapping[str, Hits], a: str, b: str, direction: str, names: dict,
+             why: str) -> Claim:
+    """Claim 'A beats B', judged by :data:`RULE`."""
+    c = compare(hits, a, b, direction)
+    ours = f"{NAMES[direction]} R@1: {names.get(a, a)} {_pm(c.r1_a)} vs {names.get(b, b)} {_pm(c.r1_b)}"
+    return judged(claim, paper_text, ours, c.verdict, c, why)
+
+
+def against_every(claim: str, paper_text: str, comparisons: list[Comparison], ours: str, why: str) -> Claim:
+    """Claim 'A beats every B' (:func:`every`); the why names the deciding comparison and lists every one."""
+    verdict, decisive = every(comparisons)
+    listed = "; ".join(f"{c.text}: {c.verdict}" for c in comparisons)
+    return judged(claim, paper_text, ours, verdict, decisive,
+                  f"{why}; difference and interval of {decisive.a} − {decisive.b}; {listed}")
+
+
+def claims_table(hits: Mapping[str, Hits], row_hits: Mapping[str, Mapping[str, Hits]],
+                 complexity: pd.DataFrame | None) -> pd.DataFrame:
+    """Each claim of the paper -> what it measured -> what we measured -> verdict (:data:`RULE`), with the reason.
+
+    ``hits``: variant -> its per-caption hits over seeds (:func:`tcd.bootstrap.variant_hits`); ``row_hits``: ablation
+    grid -> row -> hits (:func:`tcd.study.ablation_hits`); ``complexity``: :func:`complexity_report` (the cost claims:
+    :func:`cost_claims`). Missing inputs make a claim 'not testable here' rather than a guess. Columns: COLUMNS.
     """
-    by_variant = main.set_index("variant").fillna({c: 0.0 for c in main.columns if c.endswith("_sd")})  # one seed: no margin
-    tcd_sd = float(by_variant.loc["tcd", "t2v_R@1_sd"]) if "tcd" in by_variant.index else 0.0
+    rows = [*model_claims(hits), *fusion_claims(hits), *ablation_claims(row_hits)]
+    if complexity is not None:
+        rows.extend(cost_claims(complexity))
+    return pd.DataFrame([dataclasses.asdict(r) for r in rows], columns=COLUMNS)
 
-    def stat(variant: str, metric: str = "t2v_R@1") -> tuple[float, float] | None:
-        if variant not in by_variant.index:
-            return None
-        return float(by_variant.loc[variant, metric]), float(by_variant.loc[variant, f"{metric}_sd"])
 
-    def diff(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
-        return a[0] - b[0], 2.0 * float(np.hypot(a[1], b[1]))
-
-    single_seed = bool((main[main.variant.map(is_trained)].seeds < 2).any())  # the deterministic floor has one "seed"
+def model_claims(hits: Mapping[str, Hits]) -> list[Claim]:
+    """The main comparison's claims: window-OCR vs StarVR's tokens, the captioner's help to each baseline, TCD
+    against every baseline (both judged on V2T, the direction of Table A3 that they quote), and the string match."""
     rows: list[Claim] = []
-    c4c_w, star, tcd = (stat(v) for v in ("clip4clip_wocr", "starvr", "tcd"))
-
-    if c4c_w and star and tcd:
-        d, margin = diff(c4c_w, star)
-        rows.append(Claim(
-            "Window-OCR captions beat per-instance OCR tokens (StarVR)",
-            "T2V R@1: TCD 60.4 vs StarVR 19.2 (Table A1)",
-            f"T2V R@1: TCD {_pm(*tcd)}, CLIP4Clip+window-OCR {_pm(*c4c_w)}, StarVR {_pm(*star)}",
-            verdict(d, margin, +1),
-            "judged on CLIP4Clip+window-OCR vs StarVR: same encoders and meanP video, only the OCR representation differs",
-        ))
+    names = {"tcd": "TCD", "clip4clip_wocr": "CLIP4Clip+window-OCR", "starvr": "StarVR"}
+    claim = "Window-OCR captions beat per-instance OCR tokens (StarVR)"
+    if {"clip4clip_wocr", "starvr", "tcd"} <= set(hits):
+        row = pairwise(claim, "T2V R@1: TCD 60.4 vs StarVR 19.2 (Table A1)", hits, "clip4clip_wocr", "starvr", "t2v",
+                       names, "judged on CLIP4Clip+window-OCR vs StarVR: same encoders and meanP video, only the OCR "
+                       "representation differs")
+        rows.append(dataclasses.replace(row, ours=row.ours.replace("R@1: ", f"R@1: TCD {_pm(hits['tcd'].r1('t2v'))}, ")))
     else:
-        rows.append(Claim("Window-OCR captions beat per-instance OCR tokens (StarVR)", "Table A1", "—",
-                          "not testable here", "clip4clip_wocr, starvr and tcd must all be in train.variants"))
+        rows.append(Claim(claim, "Table A1", "—", "not testable here",
+                          "clip4clip_wocr, starvr and tcd must all be in train.variants"))
 
-    helps = [(name, diff(stat(v + "_wocr", "v2t_R@1"), stat(v, "v2t_R@1")))
-             for name, v in (("CLIP4Clip", "clip4clip"), ("X-Pool", "xpool")) if stat(v) and stat(v + "_wocr")]
+    helps = [compare(hits, v + "_wocr", v, "v2t") for v in ("clip4clip", "xpool") if {v, v + "_wocr"} <= set(hits)]
     if helps:
-        verdicts = {verdict(d, m, +1) for _, (d, m) in helps}
-        rows.append(Claim(
+        rows.append(against_every(
             "The window-OCR captioner helps every baseline",
             "V2T R@1 on TextVR: CLIP4Clip +7.3, X-Pool +12.4 (Table A3; +13.0 on average over four baselines)",
-            ", ".join(f"{n} {d:+.1f}" for n, (d, _) in helps) + " (V2T R@1)",
-            verdicts.pop() if len(verdicts) == 1 else "inconclusive",
-            "each baseline vs the same baseline plus the OCR-window branch, same training",
-        ))
+            helps, ", ".join(f"{c.b} {c.interval.difference:+.1f}" for c in helps) + " (V2T R@1)",
+            "each baseline vs the same baseline plus the OCR-window branch, same training"))
 
-    if tcd:
-        others = [(v, stat(v)) for v in by_variant.index if v != "tcd" and is_trained(v)]
-        if others:
-            best_name, best = max(others, key=lambda kv: kv[1][0])
-            d, margin = diff(tcd, best)
-            rows.append(Claim(
-                "TCD beats every baseline",
-                "V2T R@1 on TextVR: TCD 51.9 vs X-Pool+window-OCR 34.3, the best baseline listed (Table A3)",
-                f"T2V R@1: TCD {_pm(*tcd)} vs best baseline {best_name} {_pm(*best)}",
-                verdict(d, margin, +1),
-                "TCD vs the strongest other variant of this study",
-            ))
+    others = [v for v in hits if v != "tcd" and is_trained(v)]
+    if "tcd" in hits and others:
+        comparisons = [compare(hits, "tcd", v, "v2t") for v in others]
+        best = max(others, key=lambda v: hits[v].r1("v2t").mean())
+        rows.append(against_every(
+            "TCD beats every baseline",
+            "V2T R@1 on TextVR: TCD 51.9 vs X-Pool+window-OCR 34.3, the best baseline listed (Table A3)", comparisons,
+            f"V2T R@1: TCD {_pm(hits['tcd'].r1('v2t'))} vs best baseline {best} {_pm(hits[best].r1('v2t'))}",
+            "TCD vs each other trained variant of this study"))
 
-    if tcd and (floor := stat("lexical")):
-        d, margin = diff(tcd, floor)
-        gt = stat("lexical_gt")
-        rows.append(Claim(
-            "TCD beats plain OCR string matching (no learning)",
-            "not reported by the paper (a reviewer's first question)",
-            f"T2V R@1: TCD {_pm(*tcd)} vs BM25 of the caption against the video's OCR words {floor[0]:.1f}"
-            + (f" ({gt[0]:.1f} on ground-truth tracks)" if gt else ""),
-            verdict(d, margin, +1),
-            "the same EasyOCR tracks feed both; BM25 is deterministic, so the margin is TCD's seed spread alone; "
-            "a learned model below this floor has not yet learned what exact string matching gives",
-        ))
+    if "tcd" in hits and "lexical" in hits:
+        gt = f" ({hits['lexical_gt'].r1('t2v').mean():.1f} on ground-truth tracks)" if "lexical_gt" in hits else ""
+        rows.append(pairwise(
+            "TCD beats plain OCR string matching (no learning)", "not reported by the paper (a reviewer's first question)",
+            hits, "tcd", "lexical", "t2v", {"tcd": "TCD", "lexical": "BM25 of the caption against the video's OCR words"},
+            "the same EasyOCR tracks feed both; BM25 is deterministic (one run); a learned model below this floor has "
+            "not yet learned what exact string matching gives"))
+        rows[-1] = dataclasses.replace(rows[-1], ours=rows[-1].ours + gt)
+    return rows
 
-    rows.extend(fusion_claims(stat, diff, tcd_sd))
 
-    def row_stats(table: pd.DataFrame) -> tuple[dict[str, tuple[float, float]], bool]:
-        """row -> (T2V R@1 mean, sd for the noise margin), and whether that sd is the rows' own (several
-        seeds) rather than TCD's main-comparison sd (one seed)."""
-        own = "t2v_R@1_sd" in table and "seeds" in table and bool((table.seeds >= 2).all())
-        return {r["row"]: (float(r["t2v_R@1"]), float(r["t2v_R@1_sd"]) if own else tcd_sd)
-                for _, r in table.iterrows()}, own
+def fusion_claims(hits: Mapping[str, Hits]) -> list[Claim]:
+    """Does a learned model add anything to the string match, and does TCD still beat the best baseline once both
+    have it? (Late fusion, weights chosen on validation videos: `tcd.lexical.evaluate_fusion`.)"""
+    names = {"tcd+lexical": "TCD+BM25", "lexical": "BM25 alone", "clip4clip_wocr+lexical": "CLIP4Clip+window-OCR+BM25"}
+    rows = []
+    if {"tcd+lexical", "lexical"} <= set(hits):
+        rows.append(pairwise("TCD adds to plain string matching (late fusion)", "not reported by the paper", hits,
+                             "tcd+lexical", "lexical", "t2v", names, "fusion weight chosen per seed on validation "
+                             "videos held out of training, never on test"))
+    if {"tcd+lexical", "clip4clip_wocr+lexical"} <= set(hits):
+        rows.append(pairwise("TCD beats the best baseline when both are fused with string matching",
+                             "not reported by the paper", hits, "tcd+lexical", "clip4clip_wocr+lexical", "t2v", names,
+                             "the same fusion and validation for both"))
+    return rows
 
-    def shown(stat: tuple[float, float], own: bool) -> str:
-        return _pm(*stat) if own else f"{stat[0]:.1f}"
 
-    def noise(own: bool) -> str:
-        return "each row's seed sd" if own else "TCD's main-comparison seed sd (one seed per row)"
-
-    if (modules := ablations.get("modules")) is not None:
-        r1, own = row_stats(modules)
+def ablation_claims(row_hits: Mapping[str, Mapping[str, Hits]]) -> list[Claim]:
+    """Table A4's module claims (row A beats row B) and the best-row claims of Tables A2 and A5, all on T2V R@1."""
+    rows: list[Claim] = []
+    if (modules := row_hits.get("modules")) is not None:
         for claim, paper_text, a, b in (
             ("CTCD beats plain cross-attention", "CTCD 56.9 vs none 53.6 (Table A4, MSR-VTT)", "CTCD", "none"),
             ("Co-attention adds to CTCD", "CTCD+Co-Attn 57.6 vs CTCD 56.9 (Table A4)", "CTCD+Co-Attn", "CTCD"),
             ("HSC completes the model", "all 59.7 vs CTCD+Co-Attn 57.6; HSC without co-attention hurts: 49.8 (Table A4)", "all", "CTCD+Co-Attn"),
         ):
-            if a in r1 and b in r1:
-                d, margin = diff(r1[a], r1[b])
-                rows.append(Claim(claim, paper_text, f"T2V R@1 {a} {shown(r1[a], own)} vs {b} {shown(r1[b], own)}",
-                                  verdict(d, margin, +1),
-                                  f"paper on MSR-VTT, ours on SynthTextVR; noise margin {margin:.1f} from {noise(own)}"))
-
-    def best_row_claim(table: pd.DataFrame, target: tuple[str, ...], claim: str, paper_text: str, note: str = "") -> Claim:
-        """Claim 'row `target` is the best row of `table`', judged by `best_row_verdict`."""
-        r1, own = row_stats(table)
-        row = next((row for row in r1 if row in target), None)
-        if row is None or len(r1) < 2:
-            why = f"the grid has no row {target[0]}" if row is None else f"the grid has only the row {row}"
-            return Claim(claim, paper_text, "—", "not testable here", why)
-        ours = "T2V R@1 " + ", ".join(f"{k} {shown(v, own)}" for k, v in r1.items())
-        verdict_, why = best_row_verdict({k: v[0] for k, v in r1.items()}, row,
-                                         lambda other: diff(r1[row], r1[other])[1], noise(own))
-        return Claim(claim, paper_text, ours, verdict_, why + note)
-
-    if (window := ablations.get("window")) is not None:
-        rows.append(best_row_claim(window, ("xi=1.0", "xi=1"), "ξ = 1.0 (whole windows) is best",
-                                   "T2V R@1 49.3 (ξ 0.2) … 60.4 (ξ 1.0) (Table A2)", " (EasyOCR tracks)"))
-    if (window_gt := ablations.get("window_gt")) is not None:
-        rows.append(best_row_claim(window_gt, ("xi=1.0", "xi=1"), "ξ = 1.0 is best, on ground-truth tracks",
-                                   "T2V R@1 49.3 (ξ 0.2) … 60.4 (ξ 1.0) (Table A2, TextVR's Kwai OCR)",
-                                   " (ground-truth tracks: frame-exact time spans)"))
-    if (tau := ablations.get("tau")) is not None:
-        rows.append(best_row_claim(tau, ("tau=1", "tau=1.0"), "Text-condition alone works best at τ = 1 on TextVR",
+            if a in modules and b in modules:
+                rows.append(pairwise(claim, paper_text, modules, a, b, "t2v", {},
+                                     "paper on MSR-VTT (T2V), ours on SynthTextVR"))
+    a2 = "T2V R@1 49.3 (ξ 0.2) … 60.4 (ξ 1.0) (Table A2"
+    for grid, claim, paper_text, note in (
+        ("window", "ξ = 1.0 (whole windows) is best", a2 + ")", "EasyOCR tracks"),
+        ("window_gt", "ξ = 1.0 is best, on ground-truth tracks", a2 + ", TextVR's Kwai OCR)",
+         "ground-truth tracks: frame-exact time spans"),
+    ):
+        if grid in row_hits:
+            rows.append(best_row_claim(row_hits[grid], ("xi=1.0", "xi=1"), claim, paper_text, note, same_inputs_tie=True))
+    if "tau" in row_hits:
+        rows.append(best_row_claim(row_hits["tau"], ("tau=1", "tau=1.0"), "Text-condition alone works best at τ = 1 on TextVR",
                                    "T2V R@1 46.6 at τ = 1, 31–37 elsewhere (Table A5)",
-                                   " (TextVR's τ = 1 row is an outlier even in the paper: its R@5/R@10 do not stand out)"))
-
-    if complexity is not None:
-        rows.extend(cost_claims(complexity))
-    table = pd.DataFrame([dataclasses.asdict(r) for r in rows])
-    if single_seed and len(table):  # no seed spread: every difference counts, so say so
-        table["why"] = table["why"] + "; single seed: no noise estimate"
-    return table
-
-
-def fusion_claims(stat: Callable, diff: Callable, tcd_sd: float) -> list[Claim]:
-    """Does a learned model add anything to the string match, and does TCD still beat the best baseline once both
-    have it? (Late fusion, weights chosen on validation videos: `tcd.lexical.evaluate_fusion`.) A fused variant
-    whose seeds all gave the same R@1 borrows TCD's seed sd: identical seeds on 96 captions are not no noise."""
-    def fused(variant: str) -> tuple[float, float] | None:
-        got = stat(variant)
-        return None if got is None else (got[0], got[1] if got[1] > 0 else tcd_sd)
-
-    shown = {v: stat(v) for v in ("tcd+lexical", "clip4clip_wocr+lexical")}   # the measured sd, 0 included
-    borrowed = [v for v, got in shown.items() if got and got[1] == 0]
-    note = f"; {', '.join(borrowed)}: every seed gave the same R@1, so the margin uses TCD's sd" if borrowed else ""
-    tcd_f, floor, base_f = fused("tcd+lexical"), stat("lexical"), fused("clip4clip_wocr+lexical")
-    rows = []
-    if tcd_f and floor:
-        d, margin = diff(tcd_f, floor)
-        rows.append(Claim("TCD adds to plain string matching (late fusion)", "not reported by the paper",
-                          f"T2V R@1: TCD+BM25 {_pm(*shown['tcd+lexical'])} vs BM25 alone {floor[0]:.1f}",
-                          verdict(d, margin, +1), "fusion weight chosen per seed on validation videos held out of "
-                          f"training, never on test; noise margin {margin:.1f}" + note))
-    if tcd_f and base_f:
-        d, margin = diff(tcd_f, base_f)
-        rows.append(Claim("TCD beats the best baseline when both are fused with string matching",
-                          "not reported by the paper", f"T2V R@1: TCD+BM25 {_pm(*shown['tcd+lexical'])} vs "
-                          f"CLIP4Clip+window-OCR+BM25 {_pm(*shown['clip4clip_wocr+lexical'])}", verdict(d, margin, +1),
-                          f"the same fusion and validation for both; noise margin {margin:.1f}" + note))
+                                   "TextVR's τ = 1 row is an outlier even in the paper: its R@5/R@10 do not stand out"))
     return rows
 
 
-def why_summary(kinds: pd.DataFrame, levers: pd.DataFrame | None, model: str = "tcd", floor: str = "lexical",
+def best_row_claim(rows: Mapping[str, Hits], targets: tuple[str, ...], claim: str, paper_text: str, note: str,
+                   same_inputs_tie: bool = False) -> Claim:
+    """Claim 'row `target` is the best row of the grid': the target against every other row (:func:`every`).
+
+    ``same_inputs_tie``: the rows differ only in how their captions are built (the ξ grids), so a row whose captions
+    have the target's fingerprint runs on the very same inputs and can only tie with it; then the claim cannot come
+    out 'agrees' and is 'not testable at this OCR rate' unless another row beats the target."""
+    row = next((r for r in rows if r in targets), None)
+    if row is None or len(rows) < 2:
+        why = f"the grid has no row {targets[0]}" if row is None else f"the grid has only the row {row}"
+        return Claim(claim, paper_text, "—", "not testable here", why)
+    comparisons = [compare(rows, row, other, "t2v") for other in rows if other != row]
+    ours = "T2V R@1 " + ", ".join(f"{k} {_pm(h.r1('t2v'))}" for k, h in rows.items())
+    result = against_every(claim, paper_text, comparisons, ours, f"{row} against every other row ({note})")
+    twins = [o for o in rows if o != row and rows[row].fingerprint and rows[o].fingerprint == rows[row].fingerprint]
+    if same_inputs_tie and twins and result.verdict != "differs":
+        return dataclasses.replace(result, verdict=NOT_TESTABLE_AT_OCR_RATE, why=(
+            f"{', '.join(twins)} {'build' if len(twins) > 1 else 'builds'} the very window captions of {row} (no OCR "
+            f"sample falls between their cuts), so {'their runs' if len(twins) > 1 else 'its run'} can only tie with "
+            f"it: {row} cannot come out best; " + result.why))
+    return result
+
+
+def why_summary(kinds: pd.DataFrame, levers: Mapping[str, Hits] | None, model: str = "tcd", floor: str = "lexical",
                 n_videos: int = 0) -> str:
-    """The report's reading of :func:`tcd.study.breakdown` and the ``levers`` grid, in words: on which kinds of
-    caption the string match leads the model and the reverse, and what each lever did against the ``base`` row
-    (beyond the noise margin 2·√(sd² + sd_base²) or not), and, given the gallery's ``n_videos``, how the trained
-    variants fare against chance on captions that quote no scene text."""
+    """The report's reading of :func:`tcd.study.breakdown` and the ``levers`` grid (row -> hits), in words: on which
+    kinds of caption the string match leads the model and the reverse, what each lever did against the ``base`` row
+    (judged by :data:`RULE` on T2V R@1), and, given the gallery's ``n_videos``, how the trained variants fare against
+    chance on captions that quote no scene text."""
     lines = []
     for by, part in kinds.groupby("by", sort=False):
         r1 = part.pivot_table(index=["kind", "captions"], columns="variant", values="R@1")
@@ -287,14 +305,15 @@ def why_summary(kinds: pd.DataFrame, levers: pd.DataFrame | None, model: str = "
         r1 = ", ".join(f"{r.variant} {r['R@1']:.1f}" for _, r in no_text.iterrows() if is_trained(r.variant))
         lines.append(f"- Captions that quote no scene text ({int(no_text.captions.iloc[0])}) can only be matched by "
                      f"what the video shows: T2V R@1 {r1}, against {100 / n_videos:.1f} by chance.")
-    if levers is not None and "base" in set(levers.row):
-        rows = levers.set_index("row")
-        base, base_sd = rows.loc["base", "t2v_R@1"], rows.loc["base", "t2v_R@1_sd"]
-        for row, r in rows.drop(index="base").iterrows():
-            d, margin = r["t2v_R@1"] - base, 2.0 * float(np.hypot(r["t2v_R@1_sd"], base_sd))
-            effect = {"agrees": "helps", "differs": "hurts", "inconclusive": "no measurable effect"}[verdict(d, margin, +1)]
-            lines.append(f"- Lever `{row}`: T2V R@1 {r['t2v_R@1']:.1f} vs base {base:.1f} ({d:+.1f}, noise margin "
-                         f"{margin:.1f}): {effect}.")
+    if levers is not None and "base" in levers:
+        for row in levers:
+            if row == "base":
+                continue
+            c = compare(levers, row, "base", "t2v")
+            effect = {"agrees": "helps", "differs": "hurts", "inconclusive": "no measurable effect"}[c.verdict]
+            iv = c.interval
+            lines.append(f"- Lever `{row}`: T2V R@1 {c.r1_a.mean():.1f} vs base {c.r1_b.mean():.1f} ({iv.difference:+.1f}, "
+                         f"95 % interval [{iv.low:+.1f}, {iv.high:+.1f}]): {effect}.")
     return "\n".join(lines)
 
 

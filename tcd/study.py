@@ -9,6 +9,7 @@ tables built from these runs are in :mod:`tcd.claims`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tcd.bootstrap import Hits, save_ranks, saved_hits
 from tcd.config import Params, ParamsError, load_params
 from tcd.data import SplitData, build_captions, load_split_data
 from tcd.eval import DIRECTIONS, METRIC_KEYS, retrieval_metrics, score_gallery
@@ -36,13 +38,40 @@ def ablation_rows(params_file: str | Path, name: str) -> dict[str, Params]:
 _CAPTIONS: dict[tuple, dict[str, dict]] = {}
 
 
-def split_data(params: Params, split: str) -> SplitData:
-    """The split for these params, with window captions built for its own OCR source and ξ
-    (memoised per caption setting, so a grid's rows share them)."""
+def _captions(params: Params, split: str) -> dict:
+    """Window captions for these params' own OCR source and ξ (memoised per caption setting, so a grid's rows share
+    them)."""
     key = (params.paths.corpus, params.paths.work, params.ocr.source, params.windows, params.frames.num_frames, split)
     if key not in _CAPTIONS:
         _CAPTIONS[key] = build_captions(params, split)
-    return load_split_data(params, split, captions=_CAPTIONS[key])
+    return _CAPTIONS[key]
+
+
+def split_data(params: Params, split: str) -> SplitData:
+    """The split for these params, with window captions built for its own OCR source and ξ."""
+    return load_split_data(params, split, captions=_captions(params, split))
+
+
+def captions_fingerprint(documents: list[dict]) -> str:
+    """A digest of the captions a run trains and is tested on (:func:`tcd.data.build_captions` documents, train and
+    test): each video's windows and instance words, not the documents' settings such as ξ itself. Two grid rows with
+    the same digest and no other difference see the very same inputs (ξ values that cut no OCR sample)."""
+    digest = hashlib.sha256()
+    for doc in documents:
+        digest.update(json.dumps(doc["videos"], sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def ablation_run_dir(work: str | Path, grid: str, row: str, seed: int) -> Path:
+    """Where an ablation row's run keeps its checkpoint (when trained here), history and ``ranks.npz``."""
+    return Path(work) / "ablations" / grid / row / f"seed{seed}"
+
+
+def ablation_hits(work: str | Path, grid: str, runs: pd.DataFrame) -> dict[str, Hits]:
+    """row -> its :class:`tcd.bootstrap.Hits` over the seeds it ran (``runs``: the grid's ``<grid>_runs.csv``,
+    columns ``row`` and ``seed``), from the ``ranks.npz`` each run saved (:func:`run_experiment`)."""
+    return {row: saved_hits([ablation_run_dir(work, grid, row, int(s)) / "ranks.npz" for s in part.seed])
+            for row, part in runs.groupby("row", sort=False)}
 
 
 def main_comparison_run(params_file: str | Path, params: Params, seed: int) -> Path | None:
@@ -72,7 +101,9 @@ def run_experiment(params: Params, seed: int, out_dir: str | Path, progress: boo
     its checkpoint is evaluated and its training time reported instead of training again.
     Returns one flat row: ``t2v_R@1`` ... ``v2t_MnR`` on the whole test gallery (undecodable videos scored
     -inf, :func:`tcd.eval.score_gallery`), training seconds and seconds per epoch, and
-    ``trained_in`` (``out_dir``, or the reused run directory). A new checkpoint and history go to ``out_dir``.
+    ``trained_in`` (``out_dir``, or the reused run directory). A new checkpoint and history go to ``out_dir``, and
+    always ``out_dir/ranks.npz``: each test caption's and video's rank and the captions' fingerprint
+    (:func:`tcd.bootstrap.save_ranks`), which the claims' paired bootstrap reads.
     """
     from tcd.model import load_model
     from tcd.train import default_device, train_run
@@ -85,6 +116,9 @@ def run_experiment(params: Params, seed: int, out_dir: str | Path, progress: boo
         summary = json.loads((Path(trained) / "train_summary.json").read_text())
     out, caption_video = score_gallery(model, test, params.eval.query_chunk, params.eval.video_chunk)
     metrics = retrieval_metrics(out.sim.numpy(), caption_video)
+    save_ranks(Path(out_dir) / "ranks.npz", out.sim.numpy(), caption_video,
+               [e.video_id for e in test.gallery or test.entries],
+               captions_fingerprint([_captions(params, split) for split in ("train", "test")]))
     return {
         "seed": seed,
         **{f"{d}_{k}": metrics[d][k] for d in DIRECTIONS for k in METRIC_KEYS},
@@ -105,19 +139,34 @@ def mean_sd(runs: pd.DataFrame, by: str) -> pd.DataFrame:
     return table.join(runs.groupby(by, sort=False).seed.count().rename("seeds")).reset_index()
 
 
-def caption_labels(caption: str, vocabulary: set[str]) -> str:
-    """What a caption asks a model to match: ``no scene text``, ``digits`` (quotes a number or code), ``a rare word``
-    (an upper-case word outside ``vocabulary``: a made-up name that only one video shows) or ``common words only``."""
+def scene_text_words(caption: str) -> list[str]:
+    """The words a caption quotes from the video: upper-case tokens (:func:`tcd.corpus.textvr.quoted_tokens`, SIAM,
+    500FT), and after the first word, title-cased words (``Ligux``, ``Gekus Honey``: names as the sign writes them)
+    and spelled-out capitals (``D E C``), but not "I"."""
     from tcd.corpus.textvr import quoted_tokens
 
-    quoted = quoted_tokens(caption)
+    words = [w.strip(".,;:!?'\"()") for w in caption.split()[1:]]
+    return quoted_tokens(caption) + [w for w in words if w[:1].isupper() and (w != w.upper() or len(w) == 1) and w != "I"]
+
+
+def is_common_word(word: str, vocabulary: set[str]) -> bool:
+    """``word`` (any case) or its singular (a trailing s / es dropped) is in ``vocabulary``."""
+    w = word.lower()
+    return w in vocabulary or (w.endswith("s") and w[:-1] in vocabulary) or (w.endswith("es") and w[:-2] in vocabulary)
+
+
+def caption_labels(caption: str, vocabulary: set[str]) -> str:
+    """What a caption asks a model to match: ``no scene text``, ``digits`` (quotes a number or code), ``a rare word``
+    (a quoted word, upper- or title-cased, not a common word: a made-up or brand name that few videos show) or
+    ``common words only``. ``vocabulary``: lower-case English words, the study's
+    :func:`tcd.corpus.textvr.wordpiece_vocabulary` (the list the corpus's ``common_words`` statistic counts against,
+    on TextVR's captions and SynthTextVR's), plurals folded (:func:`is_common_word`)."""
     if any(c.isdigit() for c in caption):
         return "digits"
-    if any(t.isalpha() and t.lower() not in vocabulary for t in quoted):
+    words = scene_text_words(caption)
+    if any(w.isalpha() and not is_common_word(w, vocabulary) for w in words):
         return "a rare word"
-    if quoted or any(w[:1].isupper() for w in caption.split()[1:] if w != "I"):
-        return "common words only"
-    return "no scene text"
+    return "common words only" if words else "no scene text"
 
 
 def synth_groups(corpus: str | Path, split: str = "test") -> dict[str, str] | None:

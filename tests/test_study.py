@@ -1,4 +1,4 @@
-"""The study's tables: ablation grids from params, mean ± sd, the paper-vs-ours claims and verdicts."""
+"""The study's tables: ablation grids from params, mean ± sd, each ablation run's saved ranks, the caption kinds."""
 
 import numpy as np
 import pandas as pd
@@ -7,20 +7,15 @@ import yaml
 
 from tcd.config import ParamsError, load_params
 from tcd.eval import METRIC_KEYS
-from tcd.claims import claims_table, main_comparison, verdict
-from tcd.study import ablation_rows, main_comparison_run, mean_sd
+from tcd.bootstrap import save_ranks
+from tcd.claims import main_comparison
+from tcd.study import ablation_hits, ablation_rows, ablation_run_dir, captions_fingerprint, main_comparison_run, mean_sd
 
 
 def metrics(r1, sd=0.0, seeds=(0, 1, 2)):
     block = {k: (r1 if k == "R@1" else 50.0) for k in METRIC_KEYS}
     return {"t2v": dict(block), "v2t": dict(block), "std": {"t2v": {k: sd for k in METRIC_KEYS}, "v2t": {k: sd for k in METRIC_KEYS}},
             "seeds": list(seeds)}
-
-
-def test_verdict_needs_the_noise_margin():
-    assert verdict(5.0, 2.0, +1) == "agrees"
-    assert verdict(-5.0, 2.0, +1) == "differs"
-    assert verdict(1.5, 2.0, +1) == "inconclusive"
 
 
 def test_mean_sd_over_seeds_keeps_row_order():
@@ -41,58 +36,27 @@ def test_main_comparison_puts_paper_numbers_beside_ours():
     assert table.loc["tcd", "t2v_R@1_sd"] == 1.0
 
 
-def test_claims_on_a_hand_made_study():
-    main = main_comparison({
-        "clip4clip": metrics(10.0, 1.0), "xpool": metrics(12.0, 1.0), "starvr": metrics(20.0, 1.0),
-        "clip4clip_wocr": metrics(40.0, 1.0), "xpool_wocr": metrics(41.0, 1.0), "tcd": metrics(41.5, 1.0),
-    })
-    modules = pd.DataFrame({"row": ["none", "CTCD", "CTCD+Co-Attn", "CTCD+HSC", "all"], "t2v_R@1": [30.0, 36.0, 36.5, 20.0, 45.0]})
-    window = pd.DataFrame({"row": ["xi=0.2", "xi=1.0"], "t2v_R@1": [30.0, 41.0]})
-    complexity = pd.DataFrame({"variant": ["starvr", "tcd"], "gflops": [228.0, 55.0]})
-    tau = pd.DataFrame({"row": ["tau=0.1", "tau=1", "tau=5"], "t2v_R@1": [30.0, 40.0, 42.0]})
-    claims = claims_table(main, {"modules": modules, "window": window, "tau": tau}, complexity).set_index("claim")
-    assert claims.loc["Window-OCR captions beat per-instance OCR tokens (StarVR)", "verdict"] == "agrees"
-    assert claims.loc["TCD beats every baseline", "verdict"] == "inconclusive"  # 41.5 vs 41.0 is within the noise
-    assert claims.loc["CTCD beats plain cross-attention", "verdict"] == "agrees"
-    assert claims.loc["Co-attention adds to CTCD", "verdict"] == "inconclusive"
-    assert claims.loc["ξ = 1.0 (whole windows) is best", "verdict"] == "agrees"
-    # τ = 5 beats τ = 1 by 2.0, inside the margin 2·√2·1.0 = 2.8 from TCD's seed sd
-    assert claims.loc["Text-condition alone works best at τ = 1 on TextVR", "verdict"] == "inconclusive"
-    assert claims.loc["TCD needs about 6× fewer FLOPs than StarVR", "verdict"] == "not comparable"  # our StarVR has TCD's encoders
-    assert claims.loc["TCD trains far cheaper than StarVR", "verdict"] == "not measured"   # no GPU step times for starvr_paper
-    # the window-OCR delta is +30 V2T R@1 for both baselines
-    assert claims.loc["The window-OCR captioner helps every baseline", "verdict"] == "agrees"
+def test_ablation_runs_ranks_are_read_back_per_row_over_its_seeds(tmp_path):
+    runs = pd.DataFrame({"row": ["xi=0.2", "xi=0.2", "xi=1.0", "xi=1.0"], "seed": [0, 1, 0, 1]})
+    for row, seed in zip(runs.row, runs.seed):
+        sim = np.eye(3) if (row, seed) != ("xi=0.2", 1) else np.eye(3)[[1, 0, 2]]   # one run swaps captions 0 and 1
+        save_ranks(ablation_run_dir(tmp_path, "window", row, seed) / "ranks.npz", sim, np.arange(3), ["a", "b", "c"],
+                   fingerprint=row)
+    assert ablation_run_dir(tmp_path, "window", "xi=0.2", 1) == tmp_path / "ablations" / "window" / "xi=0.2" / "seed1"
+    rows = ablation_hits(tmp_path, "window", runs)
+    assert list(rows) == ["xi=0.2", "xi=1.0"] and rows["xi=0.2"].r1("t2v").tolist() == pytest.approx([100.0, 100 / 3])
+    assert rows["xi=1.0"].fingerprint == "xi=1.0" and rows["xi=1.0"].t2v.shape == (2, 3)
+    with pytest.raises(FileNotFoundError, match="seed2/ranks.npz missing: .*re-run the ablation stage"):
+        ablation_hits(tmp_path, "window", pd.DataFrame({"row": ["xi=1.0"], "seed": [2]}))
 
 
-def test_grids_with_several_seeds_are_judged_on_their_own_spread():
-    main = main_comparison({"tcd": metrics(52.0, 0.5)})
-    def grid(rows, sd, seeds):
-        return pd.DataFrame({"row": [r for r, _ in rows], "t2v_R@1": [v for _, v in rows],
-                             "t2v_R@1_sd": [sd] * len(rows), "seeds": [seeds] * len(rows)})
-    rows = [("CTCD", 49.7), ("CTCD+Co-Attn", 52.1)]
-    # one seed per row: TCD's sd 0.5 -> margin 2·√2·0.5 = 1.4 < 2.4: counts
-    one = claims_table(main, {"modules": grid(rows, 0.0, 1)}, None).set_index("claim")
-    assert one.loc["Co-attention adds to CTCD", "verdict"] == "agrees"
-    # three seeds with sd 2.0 each: margin 2·√8 = 5.7 > 2.4: within the noise
-    three = claims_table(main, {"modules": grid(rows, 2.0, 3)}, None).set_index("claim")
-    assert three.loc["Co-attention adds to CTCD", "verdict"] == "inconclusive"
-    assert "52.1 ± 2.0" in three.loc["Co-attention adds to CTCD", "ours"] and "each row's seed sd" in three.loc["Co-attention adds to CTCD", "why"]
-    tau = grid([("tau=1", 45.5), ("tau=10", 52.4)], 1.0, 3)
-    assert claims_table(main, {"tau": tau}, None).set_index("claim").iloc[-1].verdict == "differs"   # 6.9 > 2.8
+def test_captions_fingerprint_sees_the_windows_not_the_setting():
+    def doc(xi, windows):
+        return {"xi": xi, "split": "test", "videos": {"v0": {"windows": windows, "mask": [True, True]}}}
 
-
-def test_single_seed_metrics_files_have_null_sd_and_still_give_claims():
-    one = {v: metrics(r1, None, seeds=(0,)) for v, r1 in (("clip4clip_wocr", 40.0), ("starvr", 20.0), ("tcd", 41.5))}
-    main = main_comparison(one).set_index("variant")
-    assert np.isnan(main.loc["tcd", "t2v_R@1_sd"])  # undefined, not 0
-    claims = claims_table(main.reset_index(), {}, None).set_index("claim")
-    claim = claims.loc["Window-OCR captions beat per-instance OCR tokens (StarVR)"]
-    assert claim.verdict == "agrees" and "nan" not in claim.ours and claim.why.endswith("single seed: no noise estimate")
-
-
-def test_missing_variants_are_not_testable_rather_than_guessed():
-    claims = claims_table(main_comparison({"tcd": metrics(40.0)}), {}, None)
-    assert claims.iloc[0].verdict == "not testable here"
+    same = captions_fingerprint([doc(0.6, ["OPEN", "SALE"])]), captions_fingerprint([doc(1.0, ["OPEN", "SALE"])])
+    assert same[0] == same[1]                                          # ξ cut no OCR sample: the same inputs
+    assert captions_fingerprint([doc(0.2, ["OPEN", ""])]) != same[0]   # ξ dropped a word
 
 
 def test_ablation_rows_apply_overrides_and_validate(tmp_path):
@@ -141,6 +105,32 @@ def test_caption_labels_by_hand():
     assert caption_labels("A car with the plate ABC 123X drives by.", vocabulary) == "digits"
     assert caption_labels("Two red circles move to the left on the road.", vocabulary) == "no scene text"
     assert caption_labels("The shop Royal Bakery offers bread.", vocabulary) == "common words only"  # re-cased quote
+    # made-up names written title-cased, as SynthTextVR's signs (and TextVR's annotators) often do: rare words
+    vocabulary = {"honey", "harbor", "wins", "award", "road", "street", "sign", "says", "on", "the", "cook", "uses"}
+    assert caption_labels("The street sign says Ligux on the road.", vocabulary) == "a rare word"
+    assert caption_labels("The cook uses Gekus Honey while three black squares move upward.", vocabulary) == "a rare word"
+    assert caption_labels("The news is about Peveser Harbor Wins Award in the news studio.", vocabulary) == "a rare word"
+    assert caption_labels("The cook uses Harbor Honey.", vocabulary) == "common words only"
+    assert caption_labels("I think I see a red car.", vocabulary) == "no scene text"      # "I" quotes nothing
+    assert caption_labels("The word D E C is displayed.", vocabulary | {"d", "e", "c"}) == "common words only"
+    assert caption_labels("The sign says Roads.", vocabulary) == "common words only"          # a plural of road
+
+
+def test_caption_labels_with_the_studys_vocabulary():
+    """The 10 SynthTextVR test captions that quote a title-cased made-up name, counted as common words before."""
+    from tcd.corpus.textvr import wordpiece_vocabulary
+    from tcd.study import caption_labels, scene_text_words
+
+    vocabulary = wordpiece_vocabulary()
+    for caption in ("The street sign says Ligux on the road.", "The cook uses Gekus Honey while three black squares "
+                    "move upward.", "The news is about Peveser Harbor Wins Award in the news studio.",
+                    "The store Bistro Riromal offers cheap clothes in a store.",
+                    "The subtitle says Nulan left the Spring hotel., and the channel logo says Gzk News in the news studio."):
+        assert caption_labels(caption, vocabulary) == "a rare word", caption
+    assert scene_text_words("The cook uses Gekus Honey while three black squares move upward.") == ["Gekus", "Honey"]
+    for caption in ("The street sign shows Bay Road on the road.", "The channel logo says Evening Tv on the TV show.",
+                    "The poster reads New Festival while a orange diamond moves to the left."):
+        assert caption_labels(caption, vocabulary) == "common words only", caption
 
 
 def test_breakdown_ranks_each_caption_kind(tmp_path):
