@@ -25,8 +25,8 @@ from tcd.config import load_params, model_config
 from tcd.eval import read_evaluation
 from tcd.notebook import notebook_duration, run_provenance
 from tcd.bootstrap import variant_hits
-from tcd.claims import (LEXICAL, RULE, changes_since, claims_table, compare, complexity_report, is_trained,
-                        main_comparison, why_summary, with_floor_rows)
+from tcd.claims import (LEXICAL, REFERENCES, RULE, changes_since, claims_table, compare, complexity_report,
+                        is_trained, main_comparison, why_summary, with_floor_rows)
 from tcd.lexical import fused_name
 from tcd.study import ablation_hits, breakdown
 
@@ -45,7 +45,8 @@ def show_figure(name):
 # %%
 floors = [v for v in LEXICAL if (reports / "metrics" / f"{v}.json").exists()]  # the string-match floor (07_lexical)
 fused = [fused_name(v) for v in params.lexical.fusion if (reports / "metrics" / f"{fused_name(v)}.json").exists()]
-metrics = {v: read_evaluation(reports, v) for v in variants + floors + fused}
+references = [v for v in REFERENCES if (reports / "metrics" / f"{v}.json").exists()]  # zero-shot, oracle (pretrain)
+metrics = {v: read_evaluation(reports, v) for v in variants + floors + fused + references}
 main = main_comparison(metrics)
 main.to_csv(tables / "main_comparison.csv", index=False)
 ablations = {name: pd.read_csv(tables / "ablations" / f"{name}.csv") for name in params.ablations.grids
@@ -222,7 +223,7 @@ ablation("ocr_source")
 # in the last epoch (training curves below).
 
 # %%
-kinds = breakdown(params, [v for v in ("tcd", "clip4clip_wocr", *floors, *fused) if v in metrics])
+kinds = breakdown(params, [v for v in ("tcd", "clip4clip_wocr", "clip4clip", *floors, *fused, *references) if v in metrics])
 display(kinds.pivot_table(index=["by", "kind", "captions"], columns="variant", values="R@1", sort=False).round(1))
 ablation("levers")
 display(Markdown(why_summary(kinds, row_hits.get("levers"), n_videos=metrics["tcd"]["n_videos"] if "tcd" in metrics else 0)))

@@ -32,6 +32,7 @@ from tcd.study import DIRECTIONS
 RULE = " ".join(__doc__.split("Verdict rule: ")[1].split())   # the docstring's rule, as the report prints it
 
 LEXICAL = ("lexical", "lexical_gt")  # the no-learning string-match floor (tcd.lexical): EasyOCR / ground-truth tracks
+REFERENCES = ("zero_shot", "visual_oracle")  # tcd.pretrain: the pretrained towers untuned; vision's ceiling
 NAMES = {"t2v": "T2V", "v2t": "V2T"}
 NOT_TESTABLE_AT_OCR_RATE = "not testable at this OCR rate"
 
@@ -54,8 +55,9 @@ def main_comparison(metrics: dict[str, dict]) -> pd.DataFrame:
 
 
 def is_trained(variant: str) -> bool:
-    """A learned model of the main comparison: not the string-match floor, not a late fusion with it."""
-    return variant not in LEXICAL and "+" not in variant
+    """A learned model of the main comparison: not the string-match floor, not a late fusion with it, not a
+    reference row (zero-shot, the visual oracle)."""
+    return variant not in LEXICAL + REFERENCES and "+" not in variant
 
 
 def with_floor_rows(table: pd.DataFrame, metrics: dict[str, dict]) -> pd.DataFrame:
