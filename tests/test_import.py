@@ -79,4 +79,4 @@ def test_cli(tmp_path, capsys):
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["videos"] == {"train": 0, "test": 1}
     assert main(args) == 2  # the root now holds a corpus
-    assert "already holds a corpus" in capsys.readouterr().err
+    assert "already holds files (TextVR_test.json, Videos/)" in capsys.readouterr().err

@@ -97,9 +97,9 @@ def test_bad_entries_are_errors_and_the_rest_still_checked(tmp_path):
     (root / "TextVR_test.json").write_text(json.dumps(raw))
     errors = [e for _, e in _errors(validate_corpus(root, num_frames=4, workers=1))]
     assert len(errors) == 3
-    assert "entry 0 videos_info: missing field 'Kwai_OCR'" in errors[0]
-    assert "entry 1 caption 0 is empty" in errors[1]
-    assert "entry 3: path Sports/c.mp4 already listed by entry 2" in errors[2]
+    assert "entry 0 (Sports/a.mp4) videos_info: missing field 'Kwai_OCR'" in errors[0]  # the path, not only the index
+    assert "entry 1 (Sports/b.mp4) caption 0 is empty" in errors[1]
+    assert "entry 3 (Sports/c.mp4): path already listed by entry 2" in errors[2]
 
 
 def test_ocr_files_missing_or_broken(tmp_path):

@@ -1,7 +1,7 @@
 """The `tcd data` subcommands for real corpora (leaderboard, validate, import, convert), registered by tcd.cli.
 
 Mistakes in what was asked, or inputs that do not fit together, end in one line and exit status 2 (tcd.cli's
-UsageError); `validate` exits 1 when it found errors.
+UsageError, tcd.errors); `validate` exits 1 when it found errors.
 """
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import argparse
 import json
 from pathlib import Path
 
+from tcd.errors import UsageError
+
 
 def _usage_error(err: Exception) -> Exception:
-    from tcd.cli import UsageError  # imported late: tcd.cli imports this module
-
     return UsageError(str(err))
 
 
@@ -59,7 +59,7 @@ def _convert(args: argparse.Namespace) -> None:
 
     try:
         if args.kind == "msrvtt":
-            summary = convert_msrvtt(args.src, args.out, videos=args.videos, copy=args.copy)
+            summary = convert_msrvtt(args.src, args.out, videos=args.videos, copy=args.copy, split=args.split)
         else:
             summary = convert_vitevqa(args.src, args.out, task=args.task, statements=args.statements,
                                       videos=args.videos, copy=args.copy)
@@ -75,10 +75,13 @@ def _add_convert(data: argparse._SubParsersAction) -> None:
     vite = kinds.add_parser("m4vitevqa", help="M4-ViteVQA QA pairs as statements (a statements file, else rules)")
     vite.add_argument("--statements", help="JSONL of {question_id, statement} (default: the rule-based fallback)")
     vite.add_argument("--task", default="t1s1", choices=["t1s1", "t1s2", "t2"], help="which train/test files")
+    vite.add_argument("--videos", help="the folder of <video_id>.mp4 files, if not video/ under SRC")
+    msrvtt.add_argument("--split", default="9k", choices=["9k", "7k"], help="training list MSRVTT_train.<split>.csv")
+    msrvtt.add_argument("--videos", action="append", help="a folder of <video_id>.mp4 files, if not the usual one "
+                        "under SRC (repeat it for the official TrainValVideo/ and TestVideo/)")
     for p in (msrvtt, vite):
         p.add_argument("src", help="the downloaded dataset's folder")
-        p.add_argument("out", help="the new corpus root (set paths.corpus to it)")
-        p.add_argument("--videos", help="the folder of <video_id>.mp4 files, if not the usual one under SRC")
+        p.add_argument("out", help="the new corpus root, new or empty (set paths.corpus to it)")
         p.add_argument("--copy", action="store_true", help="copy the videos (default: symlink them)")
         p.set_defaults(func=_convert)
 

@@ -16,6 +16,7 @@ In the test file caption i belongs to video i; train entries may carry several c
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -197,16 +198,40 @@ def _read_ocr_tracks(path: Path) -> list[OcrTrack]:
     tracks = []
     for track_id, t in raw.items():
         where = f"track {track_id!r}"
+        frames = _field(t, "tracks", where)
+        if not isinstance(frames, dict):
+            raise ValueError(f"{where}: 'tracks' must map frame numbers to boxes, got {type(frames).__name__}")
         boxes = {}
-        for frame, values in _field(t, "tracks", where).items():
-            if len(values) < 8:
-                raise ValueError(f"{where} frame {frame}: expected >= 8 values, got {len(values)}")
-            boxes[int(frame)] = tuple(float(v) for v in values[:8])
+        for frame, values in frames.items():
+            if not isinstance(values, list) or len(values) < 8:  # a string would be read character by character
+                raise ValueError(f"{where} frame {frame}: expected a list of >= 8 numbers, got {str(values)[:40]!r}")
+            boxes[_frame_index(frame, where)] = _finite([float(v) for v in values[:8]], f"{where} frame {frame} box")
         if boxes:
-            tracks.append(OcrTrack(track_id=str(track_id), text=str(_field(t, "text", where)),
-                                   score=float(_field(t, "score", where)),
+            tracks.append(OcrTrack(track_id=str(track_id), text=_text(_field(t, "text", where), where),
+                                   score=_finite([float(_field(t, "score", where))], f"{where} score")[0],
                                    boxes=dict(sorted(boxes.items()))))
     return tracks
+
+
+def _frame_index(frame: str, where: str) -> int:
+    index = int(frame)
+    if index < 0:
+        raise ValueError(f"{where}: frame {frame} is negative")
+    return index
+
+
+def _finite(values: list[float], what: str) -> tuple[float, ...]:
+    """NaN or inf would sort tracks arbitrarily and place boxes nowhere: the file is reported, not read."""
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{what}: {values} holds NaN or inf")
+    return tuple(values)
+
+
+def _text(text: Any, where: str) -> str:
+    """A track's text; a number is read as written (str), null or a list is an error, not the word "None"."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise ValueError(f"{where}: text {text!r} is not a string")
+    return str(text)
 
 
 def read_tracks(path: str | Path) -> tuple[list[OcrTrack], str | None]:
