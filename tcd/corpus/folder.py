@@ -56,7 +56,8 @@ def read_json(path: Path, error: type[InputError] = FolderImportError, fix: str 
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        what = "truncated" if e.pos >= len(text.rstrip()) else "not valid JSON"
+        cut = e.pos >= len(text.rstrip()) or e.msg.startswith("Unterminated string")  # the text ended inside a value
+        what = "truncated" if cut else "not valid JSON"
         raise error(f"{path} line {e.lineno} column {e.colno}: {what} ({e.msg}); {fix}") from None
 
 
@@ -86,7 +87,7 @@ def csv_records(path: Path, columns: set[str], error: type[InputError] = FolderI
     except csv.Error as e:
         raise error(f"{path} line {reader.line_num}: {e}; check the double quotes around that line") from None
     if header is None:
-        raise error(f"{path}: empty file; expected a header{header_hint or ''} and rows")
+        raise error(f"{path}: empty file; expected a header and rows{header_hint}")
     if problems:
         raise error("\n".join(problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])))
     return records
