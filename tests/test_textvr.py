@@ -1,5 +1,6 @@
 """TextVR annotation and Kwai OCR files, checked against real TextVR entries (tests/fixtures/textvr)."""
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,25 @@ def test_ocr_round_trip_with_string_scores_and_keys(tmp_path):
     written = json.loads(out.read_text())
     assert set(written["7"]) == {"text", "score", "recommend_box", "tracks"}
     assert written["7"]["tracks"]["12"][8:] == [0, 0] and len(written["7"]["recommend_box"]) == 8
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda e: e["videos_info"].update(Kwai_OCR=None), "entry 3 videos_info: 'Kwai_OCR' must be a non-empty string, got None"),
+    (lambda e: e["videos_info"].update(split=["test"]), "entry 3 videos_info: 'split' must be a non-empty string"),
+    (lambda e: e["captions_info"][0]["caption_info"].update(desc_id=[1]), "entry 3: 'desc_id' must be a number"),
+])
+def test_optional_looking_fields_with_odd_values_name_the_entry(tmp_path, change, message):
+    """A null OCR path or a list as split would otherwise fail later, far from the file (a path join, a sort)."""
+    raw = json.loads(SAMPLE.read_text())
+    change(raw[3])
+    (tmp_path / "TextVR_test.json").write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_annotations(tmp_path / "TextVR_test.json")
+    from tcd.corpus.validate import validate_corpus  # validate lists it too, with the entry's path
+
+    errors = [p["error"] for p in validate_corpus(tmp_path, num_frames=4, workers=1)["problems"]
+              if p["path"].endswith("TextVR_test.json") and p["level"] == "error"]
+    assert len(errors) == 1 and f"entry 3 ({raw[3]['path']})" in errors[0]
 
 
 _GOOD_TRACK = {"text": "EXIT", "score": 0.9, "tracks": {"0": [0, 0, 4, 0, 4, 2, 0, 2, 0, 0]}}

@@ -79,17 +79,28 @@ def _parse_entry(raw: Any, where: str) -> VideoEntry:
     videos_info = _field(raw, "videos_info", where)
     if not isinstance(path, str) or "/" not in path or not path.endswith(".mp4"):
         raise ValueError(f"{where}: 'path' must look like '<Domain>/<name>.mp4', got {path!r}")
+    bad_id = next((d for d in desc_ids if isinstance(d, (list, dict))), None)
+    if bad_id is not None:  # it keys the leaderboard's caption matching
+        raise ValueError(f"{where}: 'desc_id' must be a number, got {bad_id!r}")
     return VideoEntry(
         video_id=path[: -len(".mp4")],
         path=path,
         domain=path.split("/", 1)[0],
-        split=_field(videos_info, "split", where + " videos_info"),
+        split=_string_field(videos_info, "split", where + " videos_info"),
         source=_field(videos_info, "source", where + " videos_info"),
-        ocr_path=_field(videos_info, "Kwai_OCR", where + " videos_info"),
+        ocr_path=_string_field(videos_info, "Kwai_OCR", where + " videos_info"),
         captions=tuple(captions),
         desc_ids=tuple(desc_ids),
         duration=duration,
     )
+
+
+def _string_field(obj: Any, key: str, where: str) -> str:
+    """A field the study uses as a path or a group name: a null or a list there would fail far from the file."""
+    value = _field(obj, key, where)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{where}: {key!r} must be a non-empty string, got {value!r}")
+    return value
 
 
 class AnnotationError(ValueError):
