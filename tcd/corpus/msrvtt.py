@@ -142,6 +142,27 @@ def _find_videos(dirs: list[Path], ids: list[str]) -> tuple[dict[str, Path], lis
     return found, problems
 
 
+def _read_lists(train_csv: Path, test_csv: Path, sentences: dict) -> tuple[dict, list, list[str]]:
+    """Each training id with its non-empty sentences (csv order), the test (line, id, sentence) rows, and a
+    problem line for each repeated or empty id, a training video left without a sentence, an empty test sentence."""
+    train_rows, test_rows = _csv(train_csv, {"video_id"}), _csv(test_csv, {"video_id", "sentence"})
+    problems = _id_problems(train_csv, train_rows) + _id_problems(test_csv, test_rows)
+    first = {}
+    for line, r in train_rows:
+        first.setdefault((r.get("video_id") or "").strip(), line)
+    first.pop("", None)
+    train = {v: [s for s in sentences.get(v, []) if not _empty(s.get("caption"))] for v in first}
+    test = [(line, v, r.get("sentence")) for line, r in test_rows if (v := (r.get("video_id") or "").strip())]
+    problems += [f"{train_csv} line {first[v]}: {v} has no sentence in MSRVTT_data.json"
+                 f"{' (only empty ones)' * (v in sentences)}; remove the line or restore its sentences"
+                 for v, kept in train.items() if not kept]
+    problems += [f"{test_csv} line {line}: {v} has an empty sentence; restore it (a test query cannot be dropped)"
+                 for line, v, s in test if _empty(s)]
+    problems += [f"{v}: in both {train_csv.name} and {test_csv.name}; a test video must not be trained on"
+                 for v in sorted(set(train) & {v for _, v, _ in test})]
+    return train, test, problems
+
+
 def convert_msrvtt(src: str | Path, out: str | Path, videos: list[str] | str | None = None, copy: bool = False,
                    split: str = "9k") -> dict:
     """Write the TextVR layout for MSR-VTT 1k-A into OUT; return a summary. Nothing is written on error."""
@@ -151,23 +172,11 @@ def convert_msrvtt(src: str | Path, out: str | Path, videos: list[str] | str | N
     files = files_dir(src)
     meta, sentences, problems = _load_data_json(files / "MSRVTT_data.json")
     train_csv, test_csv = files / f"MSRVTT_train.{split}.csv", files / "MSRVTT_JSFUSION_test.csv"
-    train_rows, test_rows = _csv(train_csv, {"video_id"}), _csv(test_csv, {"video_id", "sentence"})
+    captions, test, found_problems = _read_lists(train_csv, test_csv, sentences)
     check_out_root(out, ConvertError)
     dirs = video_dirs(src, files, [videos] if isinstance(videos, str) else videos)
-    problems += _id_problems(train_csv, train_rows) + _id_problems(test_csv, test_rows)
-    train_ids = list(dict.fromkeys(v for _, r in train_rows if (v := (r.get("video_id") or "").strip())))
-    test = [(line, r["video_id"].strip(), r.get("sentence")) for line, r in test_rows if (r.get("video_id") or "").strip()]
-    test_ids = list(dict.fromkeys(v for _, v, _ in test))
-    captions = {v: [s for s in sentences.get(v, []) if not _empty(s.get("caption"))] for v in train_ids}
-    line = {r["video_id"].strip(): n for n, r in reversed(train_rows) if (r.get("video_id") or "").strip()}
-    problems += [f"{train_csv} line {line[v]}: {v} has no sentence in MSRVTT_data.json"
-                 f"{' (only empty ones)' * (v in sentences)}; remove the line or restore its sentences"
-                 for v in train_ids if not captions[v]]
-    problems += [f"{test_csv} line {line}: {v} has an empty sentence; restore it (a test query cannot be dropped)"
-                 for line, v, s in test if _empty(s)]
-    problems += [f"{v}: in both {train_csv.name} and {test_csv.name}; a test video must not be trained on"
-                 for v in sorted(set(train_ids) & set(test_ids))]
-    problems += [p for v in train_ids + test_ids if (p := _duration(v, meta.get(v, {}))[1])]
+    train_ids, test_ids = list(captions), list(dict.fromkeys(v for _, v, _ in test))
+    problems += found_problems + [p for v in train_ids + test_ids if (p := _duration(v, meta.get(v, {}))[1])]
     found, missing = _find_videos(dirs, list(dict.fromkeys(train_ids + test_ids)))
     raise_problems(problems + missing)
     train = [_entry(v, [s["caption"] for s in captions[v]], [s.get("sen_id", i) for i, s in enumerate(captions[v])],
