@@ -104,7 +104,7 @@ def register(data: argparse._SubParsersAction) -> None:
     validate.set_defaults(func=_validate)
 
     imp = data.add_parser("import", help="a TextVR-layout corpus from a folder of videos and a captions file")
-    imp.add_argument("videos_dir", help="folder of .mp4 files (subfolders allowed)")
+    imp.add_argument("videos_dir", help="folder of .mp4 files (.MP4, or .webm PyAV decodes; subfolders allowed)")
     imp.add_argument("captions", help="CSV (header video,caption[,split]) or JSONL ({video, caption, split})")
     imp.add_argument("out_root", help="the new corpus root (set paths.corpus to it)")
     imp.add_argument("--domain", default="User", help="the domain folder under Videos/ (default: User)")

@@ -103,6 +103,12 @@ def _string_field(obj: Any, key: str, where: str) -> str:
     return value
 
 
+def _entry_where(item: Any, i: int) -> str:
+    """"entry 12 (Sports/abc.mp4)": the index and, when the entry has one, its path (what a person searches for)."""
+    name = item.get("path") if isinstance(item, dict) else None
+    return f"entry {i} ({name})" if isinstance(name, str) and name else f"entry {i}"
+
+
 class AnnotationError(ValueError):
     """An annotation file the study cannot use: not JSON, an entry without a required key, an empty caption or a
     path listed twice. One line naming the file, the entry and the fix (`tcd data validate` reports them all)."""
@@ -125,17 +131,17 @@ def load_annotations(json_path: str | Path) -> list[VideoEntry]:
     entries, first_entry = [], {}
     for i, item in enumerate(raw):
         try:
-            entry = _parse_entry(item, f"{json_path} entry {i}")
+            entry = _parse_entry(item, f"{json_path} {_entry_where(item, i)}")
         except ValueError as e:
             raise AnnotationError(f"{e}; fix or remove the entry ({_VALIDATE} lists every problem)") from None
         if entry.path in first_entry:
-            raise AnnotationError(f"{json_path} entry {i}: path {entry.path} already listed by entry "
+            raise AnnotationError(f"{json_path} {_entry_where(item, i)}: path already listed by entry "
                                   f"{first_entry[entry.path]}; merge the two entries' captions ({_VALIDATE} lists "
                                   "every problem)")
         for j, caption in enumerate(entry.captions):
             if not isinstance(caption, str) or not caption.strip():
-                raise AnnotationError(f"{json_path} entry {i} caption {j} is empty; write a caption or remove it "
-                                      f"({_VALIDATE} lists every problem)")
+                raise AnnotationError(f"{json_path} {_entry_where(item, i)} caption {j} is empty; write a caption or "
+                                      f"remove it ({_VALIDATE} lists every problem)")
         first_entry[entry.path] = i
         entries.append(entry)
     return entries
@@ -216,10 +222,10 @@ def _read_ocr_tracks(path: Path) -> list[OcrTrack]:
         for frame, values in frames.items():
             if not isinstance(values, list) or len(values) < 8:  # a string would be read character by character
                 raise ValueError(f"{where} frame {frame}: expected a list of >= 8 numbers, got {str(values)[:40]!r}")
-            boxes[_frame_index(frame, where)] = _finite([float(v) for v in values[:8]], f"{where} frame {frame} box")
+            boxes[_frame_index(frame, where)] = _finite(values[:8], f"{where} frame {frame} box")
         if boxes:
             tracks.append(OcrTrack(track_id=str(track_id), text=_text(_field(t, "text", where), where),
-                                   score=_finite([float(_field(t, "score", where))], f"{where} score")[0],
+                                   score=_finite([_field(t, "score", where)], f"{where} score")[0],
                                    boxes=dict(sorted(boxes.items()))))
     return tracks
 
@@ -231,11 +237,16 @@ def _frame_index(frame: str, where: str) -> int:
     return index
 
 
-def _finite(values: list[float], what: str) -> tuple[float, ...]:
-    """NaN or inf would sort tracks arbitrarily and place boxes nowhere: the file is reported, not read."""
-    if not all(math.isfinite(v) for v in values):
-        raise ValueError(f"{what}: {values} holds NaN or inf")
-    return tuple(values)
+def _finite(values: list, what: str) -> tuple[float, ...]:
+    """The values as floats (numeric strings allowed). NaN or inf would sort tracks arbitrarily and place boxes
+    nowhere, null is no number: the file is reported, not read."""
+    try:
+        numbers = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: {values} are not all numbers") from None
+    if not all(math.isfinite(v) for v in numbers):
+        raise ValueError(f"{what}: {numbers} holds NaN or inf")
+    return tuple(numbers)
 
 
 def _text(text: Any, where: str) -> str:

@@ -18,7 +18,8 @@ from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from tcd.corpus.textvr import OCR_FIX, VIDEO_FOLDERS, OcrFileError, _parse_entry, read_ocr_file, videos_dir
+from tcd.corpus.textvr import (OCR_FIX, VIDEO_FOLDERS, OcrFileError, _entry_where, _parse_entry, read_ocr_file,
+                               videos_dir)
 
 LONG_CAPTION = 1000       # characters; the text tower truncates, so a longer caption is scored on its start
 MANY_TRACKS = 5000        # OCR tracks in one file; the study keeps the best-scoring few, reading all costs time
@@ -40,24 +41,18 @@ def check_annotation_file(path: Path) -> tuple[list, list[dict]]:
     entries, problems, first_row = [], [], {}
     for i, item in enumerate(raw):
         try:
-            entry = _parse_entry(item, _where(item, i))
+            entry = _parse_entry(item, _entry_where(item, i))
         except ValueError as e:  # missing key or malformed path: the study cannot use the entry
             problems.append(_problem(path, f"{e}; fix or remove the entry"))
             continue
         if entry.path in first_row:
-            problems.append(_problem(path, f"{_where(item, i)}: path already listed by entry "
+            problems.append(_problem(path, f"{_entry_where(item, i)}: path already listed by entry "
                                            f"{first_row[entry.path]}; merge the two entries' captions"))
             continue
         first_row[entry.path] = i
-        problems += _caption_problems(path, _where(item, i), entry.captions)
+        problems += _caption_problems(path, _entry_where(item, i), entry.captions)
         entries.append(entry)
     return entries, problems + _duplicate_caption_warnings(path, entries)
-
-
-def _where(item, i: int) -> str:
-    """"entry 12 (Sports/abc.mp4)": the index and, when the entry has one, its path (what a person searches for)."""
-    name = item.get("path") if isinstance(item, dict) else None
-    return f"entry {i} ({name})" if isinstance(name, str) and name else f"entry {i}"
 
 
 def _caption_problems(path: Path, where: str, captions) -> list[dict]:
