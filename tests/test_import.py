@@ -34,6 +34,13 @@ def test_csv_import_builds_a_valid_corpus(tmp_path):
     assert report["errors"] == 0 and report["videos"] == 2
 
 
+def test_a_jsonl_key_the_import_does_not_read_is_refused(tmp_path):
+    videos = _videos(tmp_path / "in", names=("a.mp4",))
+    (tmp_path / "caps.jsonl").write_text('{"video": "a.mp4", "caption": "x"}\n{"video": "a.mp4", "captions": "y"}\n')
+    with pytest.raises(FolderImportError, match="caps.jsonl: line 2: key 'captions' is not read"):
+        import_folder(videos, tmp_path / "caps.jsonl", tmp_path / "out")
+
+
 def test_jsonl_import_with_copies(tmp_path):
     videos = _videos(tmp_path / "in", names=("a.mp4",))
     (tmp_path / "caps.jsonl").write_text('{"video": "./a.mp4", "caption": "Café SOLEIL at night"}\n\n')  # ./ dropped
@@ -68,6 +75,7 @@ def test_every_problem_is_listed_and_nothing_written(tmp_path):
     ("video,caption,split\na.mp4,A car, a bus, and a sign.,train\n",
      "line 2: 5 fields for the 3 columns video,caption,split; put a value holding commas in double quotes"),
     ("video,caption\n", "no caption rows; add one row per caption"),        # header only: not exit 0
+    ("video,caption,Split\na.mp4,x,train\n", "column 'Split' is not read"),
     ("", "empty file; expected a header and rows; the header must be video,caption"),
     ("\n\n", "empty file"),
     ("video,caption\na.mp4,\"unclosed\n", "line 2: unexpected end of data; check the double quotes"),

@@ -145,8 +145,10 @@ def read_captions(path: str | Path) -> list[dict]:
         rows = _read_jsonl(path)
     elif path.suffix.lower() == ".csv":
         hint = "; the header must be video,caption[,split]"
+        records = csv_records(path, {"video", "caption"}, header_hint=hint)
+        _refuse_unknown_keys(path, records[0][1] if records else {}, "column")
         rows = [dict(video=r.get("video"), caption=r.get("caption"), split=r.get("split") or "test", line=i)
-                for i, r in csv_records(path, {"video", "caption"}, header_hint=hint)]
+                for i, r in records]
     else:
         raise FolderImportError(f"{path}: captions must be .csv (header video,caption[,split]) or .jsonl")
     if not rows:
@@ -171,8 +173,17 @@ def _read_jsonl(path: Path) -> list[dict]:
             raise FolderImportError(f"{path} line {i}: not JSON ({e})") from e
         if not isinstance(r, dict):
             raise FolderImportError(f"{path} line {i}: expected an object with video and caption")
+        _refuse_unknown_keys(path, r, f"line {i}: key")
         rows.append(dict(video=r.get("video"), caption=r.get("caption"), split=r.get("split") or "test", line=i))
     return rows
+
+
+def _refuse_unknown_keys(path: Path, row: dict, what: str) -> None:
+    """A column or key the import does not read ("Split", "captions") would be dropped without a word."""
+    unknown = sorted(set(row) - {"video", "caption", "split"})
+    if unknown:
+        raise FolderImportError(f"{path}: {what} {unknown[0]!r} is not read (the names are video, caption, split); "
+                                "rename or remove it")
 
 
 def _row_problems(row: dict) -> list[str]:
