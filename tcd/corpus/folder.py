@@ -9,7 +9,7 @@ TextVR_<split>.json; videos without captions are placed too (listed in the summa
 and indexed later; other video files (.mov, .mkv, ...) are listed as not imported. There is no Kwai_VideoOCR:
 the study reads the text itself (``ocr.source: easyocr``).
 
-The readers here (`read_text`, `read_json`, `csv_records`, `find_video`, `check_out_root`) are shared by the
+The readers here (`read_text`, `read_json`, `csv_records`, `find_videos`, `check_out_root`) are shared by the
 converters (tcd.corpus.msrvtt, tcd.corpus.vitevqa): a malformed file is one line naming it, the entry and the fix.
 """
 from __future__ import annotations
@@ -112,6 +112,21 @@ def find_video(dirs: list[Path], stem: str) -> Path | None:
             if (d / f"{stem}{suffix}").is_file():
                 return d / f"{stem}{suffix}"
     return None
+
+
+def find_videos(dirs: list[Path], ids: list[str]) -> tuple[dict[str, Path], list[str]]:
+    """Each id's video file (`find_video`), and a problem line for each one missing or an undecodable .webm."""
+    found, problems = {}, []
+    for v in ids:
+        path = find_video(dirs, v)
+        if path is None:
+            where = str(dirs[0] / f"{v}.mp4") if len(dirs) == 1 else f"{v}.mp4 in none of {', '.join(map(str, dirs))}"
+            problems.append(f"{where}: missing; download it or pass --videos")
+        elif path.suffix == ".webm" and (problem := webm_problem(path)):
+            problems.append(problem)
+        else:
+            found[v] = path
+    return found, problems
 
 
 def webm_problem(path: Path) -> str | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tcd.corpus.folder import (check_out_root, csv_records, find_video, place_video, read_json, webm_problem)
+from tcd.corpus.folder import check_out_root, csv_records, find_videos, place_video, read_json
 from tcd.corpus.textvr import VideoEntry, write_annotations
 from tcd.errors import InputError
 
@@ -127,21 +127,6 @@ def _id_problems(path: Path, rows: list[tuple[int, dict]]) -> list[str]:
     return out
 
 
-def _find_videos(dirs: list[Path], ids: list[str]) -> tuple[dict[str, Path], list[str]]:
-    """Each id's video file, and a problem line for each one missing or an undecodable .webm."""
-    found, problems = {}, []
-    for v in ids:
-        path = find_video(dirs, v)
-        if path is None:
-            where = str(dirs[0] / f"{v}.mp4") if len(dirs) == 1 else f"{v}.mp4 in none of {', '.join(map(str, dirs))}"
-            problems.append(f"{where}: missing; download it or pass --videos")
-        elif path.suffix == ".webm" and (problem := webm_problem(path)):
-            problems.append(problem)
-        else:
-            found[v] = path
-    return found, problems
-
-
 def _read_lists(train_csv: Path, test_csv: Path, sentences: dict) -> tuple[dict, list, list[str]]:
     """Each training id with its non-empty sentences (csv order), the test (line, id, sentence) rows, and a
     problem line for each repeated or empty id, a training video left without a sentence, an empty test sentence."""
@@ -177,7 +162,7 @@ def convert_msrvtt(src: str | Path, out: str | Path, videos: list[str] | str | N
     dirs = video_dirs(src, files, [videos] if isinstance(videos, str) else videos)
     train_ids, test_ids = list(captions), list(dict.fromkeys(v for _, v, _ in test))
     problems += found_problems + [p for v in train_ids + test_ids if (p := _duration(v, meta.get(v, {}))[1])]
-    found, missing = _find_videos(dirs, list(dict.fromkeys(train_ids + test_ids)))
+    found, missing = find_videos(dirs, list(dict.fromkeys(train_ids + test_ids)))
     raise_problems(problems + missing)
     train = [_entry(v, [s["caption"] for s in captions[v]], [s.get("sen_id", i) for i, s in enumerate(captions[v])],
                     "train", meta.get(v, {})) for v in train_ids]

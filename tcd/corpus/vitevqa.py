@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from tcd.corpus.folder import check_out_root, find_video, place_video, read_json, read_text, webm_problem
+from tcd.corpus.folder import check_out_root, find_videos, place_video, read_json, read_text
 from tcd.corpus.msrvtt import ConvertError, raise_problems
 from tcd.corpus.textvr import VideoEntry, write_annotations
 
@@ -252,15 +252,7 @@ def convert_vitevqa(src: str | Path, out: str | Path, task: str = "t1s1", statem
     entries = {s: _entries(_statements_for(_load_qa(f), s, given, counts, made, used), s) for s, f in files.items()}
     videos_dir = _videos_dir(src, videos)
     ids = list(dict.fromkeys(e.path.split("/", 1)[1][:-4] for es in entries.values() for e in es))
-    found, problems = {}, []
-    for v in ids:
-        path = find_video([videos_dir], v)
-        if path is None:
-            problems.append(f"{videos_dir / (v + '.mp4')}: missing; download it or pass --videos")
-        elif path.suffix == ".webm" and (problem := webm_problem(path)):
-            problems.append(problem)
-        else:
-            found[v] = path
+    found, problems = find_videos([videos_dir], ids)
     overlap = {e.path for e in entries["train"]} & {e.path for e in entries["test"]}
     raise_problems(problems + [f"{p}: in both train and test; use one task's files" for p in sorted(overlap)])
     for split, es in entries.items():
