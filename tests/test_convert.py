@@ -370,8 +370,13 @@ def test_vitevqa_statements_file_covering_everything_says_file(tmp_path):
 
 def test_cli_convert_msrvtt_7k_and_a_bad_file_in_one_line(tmp_path, capsys):
     src = _source(tmp_path, "msrvtt", "MSRVTT_Videos", ["video0", "video1", "video7", "video9"])
+    data = _data_json(src)
+    data["sentences"][0]["caption"] = ""
+    (src / "MSRVTT_data.json").write_text(json.dumps(data))
     assert main(["data", "convert", "msrvtt", str(src), str(tmp_path / "out"), "--split", "7k"]) == 0
-    assert json.loads(capsys.readouterr().out)["train"] == {"videos": 1, "captions": 2}
+    out, err = capsys.readouterr()
+    assert json.loads(out)["train"] == {"videos": 1, "captions": 1}
+    assert err == "tcd: warning: 1 empty training sentences in MSRVTT_data.json skipped\n"  # said where it is seen
     (src / "MSRVTT_data.json").write_text('{"videos": [')
     assert main(["data", "convert", "msrvtt", str(src), str(tmp_path / "out2")]) == 2
     err = capsys.readouterr().err

@@ -124,6 +124,8 @@ def test_upper_case_mp4_is_imported_and_other_formats_are_listed(tmp_path):
     entry = load_split(tmp_path / "out", "test")[0]
     assert entry.path == "User/A.mp4" and (tmp_path / "out" / "Videos" / "User" / "A.mp4").resolve() == videos / "A.MP4"
     assert summary["uncaptioned"] == ["b.MP4", "c.mp4"] and summary["not_imported"] == ["d.mov"]
+    assert summary["warnings"] == ["1 video files not imported (e.g. d.mov): caption them, or convert them to .mp4 "
+                                   "(ffmpeg -i in.mov -c:v libx264 out.mp4)"]
     assert (tmp_path / "out" / "Videos" / "User" / "b.mp4").is_symlink()  # placed under its .mp4 name
     assert validate_corpus(tmp_path / "out", num_frames=4, workers=1)["errors"] == 0
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from tcd.errors import UsageError
@@ -50,7 +51,14 @@ def _import(args: argparse.Namespace) -> None:
         summary = import_folder(args.videos_dir, args.captions, args.out_root, domain=args.domain, copy=args.copy)
     except (ValueError, OSError) as err:  # FolderImportError lists every problem, one per line
         raise _usage_error(err) from err
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict) -> None:
+    """The summary as JSON on stdout, and each counted skip on stderr too, where a person sees it."""
     print(json.dumps(summary, indent=1))
+    for warning in summary.get("warnings", []):
+        print(f"tcd: warning: {warning}", file=sys.stderr)
 
 
 def _convert(args: argparse.Namespace) -> None:
@@ -65,7 +73,7 @@ def _convert(args: argparse.Namespace) -> None:
                                       videos=args.videos, copy=args.copy)
     except (ValueError, OSError) as err:  # ConvertError lists every problem, one per line
         raise _usage_error(err) from err
-    print(json.dumps(summary, indent=1))
+    _print_summary(summary)
 
 
 def _add_convert(data: argparse._SubParsersAction) -> None:

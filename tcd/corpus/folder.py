@@ -275,8 +275,8 @@ def import_folder(videos_dir: str | Path, captions: str | Path, out_root: str | 
             "videos": {s: len(entries[s]) for s in SPLITS},
             "captions": {s: sum(len(e.captions) for e in entries[s]) for s in SPLITS},
             "uncaptioned": uncaptioned, "not_imported": not_imported,
-            **({"not_imported_fix": "caption them, or convert them to .mp4 (ffmpeg -i in.mov out.mp4)"}
-               if not_imported else {})}
+            "warnings": [f"{len(not_imported)} video files not imported (e.g. {not_imported[0]}): caption them, "
+                         "or convert them to .mp4 (ffmpeg -i in.mov -c:v libx264 out.mp4)"] if not_imported else []}
 
 
 def _split_conflicts(rows: list[dict]) -> list[str]:
