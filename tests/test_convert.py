@@ -81,6 +81,7 @@ def test_msrvtt_problems_are_listed(tmp_path):
     ("where is the bus going?", "downtown", "Where is the bus going? downtown.", "question_answer"),
     ("what is the building called?", "THE SHARD", "What is the building called? THE SHARD.", "question_answer"),
     ("what is the man holding?", "a flag", "What is the man holding? a flag.", "question_answer"),
+    ("what year was the building built?", "1990", "What year was the building built? 1990.", "question_answer"),
     ("what time is it?", "10:30", "The time is 10:30.", "what_noun_be"),  # not "The time of it is 10:30."
     ("what color is this?", "red", "The color is red.", "what_noun_be"),
     ("what color is the building?", "red", "The color of the building is red.", "what_noun_be"),
@@ -242,6 +243,11 @@ def test_msrvtt_official_download_folders(tmp_path):
     assert summary["videos_dirs"] == [str(src / "TrainValVideo"), str(src / "TestVideo")]
     assert (tmp_path / "out" / "Videos" / "MSRVTT" / "video9.mp4").resolve() == (src / "TestVideo" / "video9.mp4")
     assert validate_corpus(tmp_path / "out", num_frames=4, workers=1)["errors"] == 0
+    (src / "TestVideo").rename(tmp_path / "elsewhere")  # --videos, repeated, names folders anywhere
+    args = ["data", "convert", "msrvtt", str(src), str(tmp_path / "out2"), "--videos", str(src / "TrainValVideo"),
+            "--videos", str(tmp_path / "elsewhere")]
+    assert main(args) == 0
+    assert (tmp_path / "out2" / "Videos" / "MSRVTT" / "video9.mp4").resolve() == tmp_path / "elsewhere" / "video9.mp4"
 
 
 def _webm(path: Path, frames: int = 8) -> None:

@@ -73,10 +73,16 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+_IRREGULAR_PARTICIPLES = {"built", "made", "taken", "shown", "seen", "sold", "held", "known", "found", "given", "worn",
+                          "done", "drawn", "written", "driven", "spent", "shot", "put", "set", "hung", "kept", "left"}
+
+
 def _verb_at_end(x: str) -> bool:
-    """x ends in a verb form ("the bus going", "the building called"): not a noun phrase the rules can reuse."""
+    """x ends in a verb form ("the bus going", "the building called", "the photo taken"): not a noun phrase the
+    rules can reuse."""
     last = x.split()[-1].lower().strip(",.")
-    return last not in _ING_ED_NOUNS and (last.endswith("ing") or last.endswith("ed")) and len(last) > 4
+    regular = last not in _ING_ED_NOUNS and (last.endswith("ing") or last.endswith("ed")) and len(last) > 4
+    return regular or last in _IRREGULAR_PARTICIPLES
 
 
 def qa_to_statement(question: str, answer: str) -> tuple[str, str]:
