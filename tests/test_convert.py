@@ -85,6 +85,7 @@ def test_msrvtt_problems_are_listed(tmp_path):
     ("what time is it?", "10:30", "The time is 10:30.", "what_noun_be"),  # not "The time of it is 10:30."
     ("what color is this?", "red", "The color is red.", "what_noun_be"),
     ("what color is the building?", "red", "The color of the building is red.", "what_noun_be"),
+    ("what color is the sign on the left?", "red", "The color of the sign on the left is red.", "what_noun_be"),
 ])
 def test_rule_based_statements(question, answer, statement, rule):
     assert qa_to_statement(question, answer) == (statement, rule)

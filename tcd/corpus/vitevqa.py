@@ -73,8 +73,9 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+# participles that are rarely nouns ("left", "set" are, as in "the sign on the left": not listed)
 _IRREGULAR_PARTICIPLES = {"built", "made", "taken", "shown", "seen", "sold", "held", "known", "found", "given", "worn",
-                          "done", "drawn", "written", "driven", "spent", "shot", "put", "set", "hung", "kept", "left"}
+                          "done", "drawn", "written", "driven", "spent", "hung", "kept"}
 
 
 def _verb_at_end(x: str) -> bool:
