@@ -1,7 +1,7 @@
 """The `tcd data` subcommands for real corpora (leaderboard, validate, import, convert), registered by tcd.cli.
 
-Mistakes in what was asked, or inputs that do not fit together, end in one line and exit status 2 (tcd.cli's
-UsageError, tcd.errors); `validate` exits 1 when it found errors.
+Mistakes in what was asked, or inputs that do not fit together, end in one line per problem and exit status 2
+(tcd.errors.UsageError); counted skips are printed as warnings on stderr; `validate` exits 1 when it found errors.
 """
 from __future__ import annotations
 
@@ -13,17 +13,13 @@ from pathlib import Path
 from tcd.errors import UsageError
 
 
-def _usage_error(err: Exception) -> Exception:
-    return UsageError(str(err))
-
-
 def _leaderboard(args: argparse.Namespace) -> None:
     from tcd.corpus.leaderboard import export_leaderboard
 
     try:
         summary = export_leaderboard(args.root, args.sim, args.out)
     except (ValueError, OSError) as err:  # LeaderboardError, a missing or malformed file
-        raise _usage_error(err) from err
+        raise UsageError(str(err)) from err
     print(json.dumps(summary))
 
 
@@ -50,7 +46,7 @@ def _import(args: argparse.Namespace) -> None:
     try:
         summary = import_folder(args.videos_dir, args.captions, args.out_root, domain=args.domain, copy=args.copy)
     except (ValueError, OSError) as err:  # FolderImportError lists every problem, one per line
-        raise _usage_error(err) from err
+        raise UsageError(str(err)) from err
     _print_summary(summary)
 
 
@@ -72,7 +68,7 @@ def _convert(args: argparse.Namespace) -> None:
             summary = convert_vitevqa(args.src, args.out, task=args.task, statements=args.statements,
                                       videos=args.videos, copy=args.copy)
     except (ValueError, OSError) as err:  # ConvertError lists every problem, one per line
-        raise _usage_error(err) from err
+        raise UsageError(str(err)) from err
     _print_summary(summary)
 
 
