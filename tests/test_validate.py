@@ -151,8 +151,8 @@ def test_captions_repeated_within_one_video_are_not_called_shared(tmp_path):
     (root / "TextVR_test.json").write_text(json.dumps(raw))
     warnings = [e for n, e in _warnings(validate_corpus(root, num_frames=4, workers=1)) if n == "TextVR_test.json"]
     assert warnings == ["2 captions are shared with another video (e.g. 'A sign reads C.')",
-                        "2 captions repeat a caption of their own video (e.g. 'A sign reads A.'); each copy is "
-                        "scored as a query"]
+                        "2 captions repeat a caption of their own video (e.g. 'A sign reads A.'); each copy counts "
+                        "on its own (a training pair or a test query)"]
 
 
 def test_thousands_of_entries_are_checked_in_linear_time(tmp_path):

@@ -85,7 +85,8 @@ def _duplicate_caption_warnings(path: Path, entries) -> list[dict]:
     if sum(repeats.values()):
         example = max(repeats, key=repeats.get)
         out.append(_problem(path, f"{sum(repeats.values())} captions repeat a caption of their own video (e.g. "
-                                  f"{example[:60]!r}); each copy is scored as a query", "warning"))
+                                  f"{example[:60]!r}); each copy counts on its own (a training pair or a test "
+                                  "query)", "warning"))
     return out
 
 
