@@ -135,3 +135,24 @@ def test_two_names_for_one_corpus_video_are_refused(tmp_path):
     (tmp_path / "caps.csv").write_text("video,caption\na.mp4,x\na.MP4,y\n")
     with pytest.raises(FolderImportError, match="a.MP4 and a.mp4: both would be a.mp4 in the corpus; rename one"):
         import_folder(videos, tmp_path / "caps.csv", tmp_path / "out")
+
+
+def test_a_webm_is_imported_under_its_mp4_name(tmp_path):
+    """PyAV reads the container from the bytes, so a .webm is placed as <name>.mp4 (the layout's name) and decodes."""
+    import av
+
+    videos = tmp_path / "in"
+    videos.mkdir()
+    with av.open(str(videos / "clip.webm"), "w", format="webm") as container:
+        stream = container.add_stream("libvpx-vp9", rate=8)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for i in range(16):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.full((32, 32, 3), 10 * i, np.uint8), "rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    (tmp_path / "caps.csv").write_text("video,caption\nclip.webm,A sign reads OPEN.\n")
+    summary = import_folder(videos, tmp_path / "caps.csv", tmp_path / "out")
+    assert summary["not_imported"] == [] and load_split(tmp_path / "out", "test")[0].path == "User/clip.mp4"
+    assert (tmp_path / "out" / "Videos" / "User" / "clip.mp4").resolve() == videos / "clip.webm"
+    assert validate_corpus(tmp_path / "out", num_frames=4, workers=1)["errors"] == 0
