@@ -27,6 +27,8 @@ import json
 import sys
 from pathlib import Path
 
+from tcd.errors import UsageError
+
 
 def _data_synth(args: argparse.Namespace) -> None:
     from tcd.config import load_params
@@ -73,10 +75,6 @@ def _check_notebook_parameters(parameters: dict) -> None:
     if ablation is not None and ablation not in params.ablations.grids:
         raise UsageError(f"-p ablation={ablation}: the grids of {parameters['params_file']} are "
                          f"{', '.join(params.ablations.grids)}")
-
-
-class UsageError(Exception):
-    """A mistake in what was asked (printed as one line, exit status 2)."""
 
 
 def _summary(args: argparse.Namespace) -> None:

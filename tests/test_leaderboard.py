@@ -128,6 +128,41 @@ def test_nan_scores_are_refused(tmp_path):
         leaderboard_matrix(test, rand, sim)
 
 
+class _Trap:
+    """Unpickling this writes a file: the proof that a pickle was (never) loaded."""
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.path), "loaded"))
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("npz", "an .npz archive (arrays: sim, extra); save the one matrix as .npy"),
+    ("pickle", "not a .npy file (a pickle or other data is never loaded)"),
+    ("object", "holds Python objects, which are never loaded"),
+    ("strings", "dtype <U1, not numbers"),
+    ("missing", "not found: pass the evaluate stage's captions x videos .npy"),
+])
+def test_a_matrix_that_is_no_plain_npy_is_one_line_and_no_pickle_is_loaded(tmp_path, capsys, kind, message):
+    import pickle
+
+    _real_pair(tmp_path)
+    sim, trap = tmp_path / "sim.npy", tmp_path / "trap"
+    if kind == "npz":
+        with open(sim, "wb") as f:
+            np.savez(f, sim=np.eye(20), extra=np.zeros(3))
+    elif kind == "pickle":
+        sim.write_bytes(pickle.dumps(_Trap(trap)))
+    elif kind == "object":
+        np.save(sim, np.array([[_Trap(trap)]], dtype=object), allow_pickle=True)
+    elif kind == "strings":
+        np.save(sim, np.full((20, 20), "a"))
+    assert main(["data", "leaderboard", str(tmp_path), str(sim), str(tmp_path / "o.npy")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not trap.exists() and not (tmp_path / "o.npy").exists()
+
+
 def test_cli(tmp_path, capsys):
     _real_pair(tmp_path)
     np.save(tmp_path / "sim.npy", np.eye(20))

@@ -228,15 +228,17 @@ def _duplicate(raw):
     raw[-1]["captions_info"][0]["caption"] = "Another caption of the same video."
 
 
+ENTRY_1 = "entry 1 (Activity/activity_16807c0a_00000_00002.mp4)"  # an entry is named by its index and its path
 ANNOTATION_KINDS = {
     "missing videos_info key": (lambda raw: raw[1]["videos_info"].pop("Kwai_OCR"),
-                                "entry 1 videos_info: missing field 'Kwai_OCR'", "fix or remove the entry"),
+                                f"{ENTRY_1} videos_info: missing field 'Kwai_OCR'", "fix or remove the entry"),
     "missing caption key": (lambda raw: raw[1]["captions_info"][0].pop("caption"),
-                            "entry 1 caption 0: missing field 'caption'", "fix or remove the entry"),
+                            f"{ENTRY_1} caption 0: missing field 'caption'", "fix or remove the entry"),
     "missing path": (lambda raw: raw[1].pop("path"), "entry 1: missing field 'path'", "fix or remove the entry"),
     "empty caption": (lambda raw: raw[1]["captions_info"][0].update(caption="  "),
-                      "entry 1 caption 0 is empty", "write a caption or remove it"),
-    "duplicate path": (_duplicate, "already listed by entry 1", "merge the two entries' captions"),
+                      f"{ENTRY_1} caption 0 is empty", "write a caption or remove it"),
+    "duplicate path": (_duplicate, "entry 5 (Activity/activity_16807c0a_00000_00002.mp4): path already listed by "
+                                   "entry 1", "merge the two entries' captions"),
 }
 
 

@@ -1,12 +1,13 @@
 """TextVR annotation and Kwai OCR files, checked against real TextVR entries (tests/fixtures/textvr)."""
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tcd.corpus.textvr import (OcrTrack, VideoEntry, captions_and_targets, load_annotations, load_split,
-                               read_ocr_file, write_annotations, write_ocr_file)
+from tcd.corpus.textvr import (OcrFileError, OcrTrack, VideoEntry, captions_and_targets, load_annotations, load_split,
+                               read_ocr_file, read_tracks, write_annotations, write_ocr_file)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "textvr"
 SAMPLE = FIXTURES / "TextVR_test_sample.json"
@@ -56,7 +57,7 @@ def test_missing_field_names_file_and_entry(tmp_path):
     raw = json.loads(SAMPLE.read_text())
     del raw[7]["captions_info"][0]["caption"]
     bad.write_text(json.dumps(raw))
-    with pytest.raises(ValueError, match=r"entry 7 caption 0: missing field 'caption'"):
+    with pytest.raises(ValueError, match=re.escape(f"entry 7 ({raw[7]['path']}) caption 0: missing field 'caption'")):
         load_annotations(bad)
 
 
@@ -79,6 +80,61 @@ def test_ocr_round_trip_with_string_scores_and_keys(tmp_path):
     written = json.loads(out.read_text())
     assert set(written["7"]) == {"text", "score", "recommend_box", "tracks"}
     assert written["7"]["tracks"]["12"][8:] == [0, 0] and len(written["7"]["recommend_box"]) == 8
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda e: e["videos_info"].update(Kwai_OCR=None), " videos_info: 'Kwai_OCR' must be a non-empty string, got None"),
+    (lambda e: e["videos_info"].update(split=["test"]), " videos_info: 'split' must be a non-empty string"),
+    (lambda e: e["captions_info"][0]["caption_info"].update(desc_id=[1]), ": 'desc_id' must be a number"),
+])
+def test_optional_looking_fields_with_odd_values_name_the_entry(tmp_path, change, message):
+    """A null OCR path or a list as split would otherwise fail later, far from the file (a path join, a sort)."""
+    raw = json.loads(SAMPLE.read_text())
+    change(raw[3])
+    (tmp_path / "TextVR_test.json").write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match=re.escape(f"TextVR_test.json entry 3 ({raw[3]['path']})" + message)):
+        load_annotations(tmp_path / "TextVR_test.json")
+    from tcd.corpus.validate import validate_corpus  # validate lists it too, with the entry's path
+
+    errors = [p["error"] for p in validate_corpus(tmp_path, num_frames=4, workers=1)["problems"]
+              if p["path"].endswith("TextVR_test.json") and p["level"] == "error"]
+    assert len(errors) == 1 and f"entry 3 ({raw[3]['path']})" in errors[0]
+
+
+_GOOD_TRACK = {"text": "EXIT", "score": 0.9, "tracks": {"0": [0, 0, 4, 0, 4, 2, 0, 2, 0, 0]}}
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda t: t.update(text=None), "track '1': text None is not a string"),         # not the word "None"
+    (lambda t: t.update(text=["A", "B"]), "track '1': text ['A', 'B'] is not a string"),
+    (lambda t: t.update(score="nan"), "track '1' score: [nan] holds NaN or inf"),
+    (lambda t: t.update(score=None), "track '1' score: [None] are not all numbers"),
+    (lambda t: t["tracks"]["0"].__setitem__(2, "inf"), "track '1' frame 0 box: [0.0, 0.0, inf"),
+    (lambda t: t.update(tracks={"0": "12345678"}), "track '1' frame 0: expected a list of >= 8 numbers, got '12345678'"),
+    (lambda t: t.update(tracks=[[0, 0, 4, 0, 4, 2, 0, 2]]), "track '1': 'tracks' must map frame numbers to boxes, got list"),
+    (lambda t: t.update(tracks={"-1": _GOOD_TRACK["tracks"]["0"]}), "track '1': frame -1 is negative"),
+    (lambda t: t.update(tracks={"1.5": _GOOD_TRACK["tracks"]["0"]}), "invalid literal for int()"),
+])
+def test_ocr_files_with_odd_values_are_reported_not_misread(tmp_path, change, reason):
+    """Kwai files with values the study cannot use: an OcrFileError naming the track (the stages count the video as
+    having no scene text), never a track whose text is "None" or whose score or box is NaN."""
+    track = json.loads(json.dumps(_GOOD_TRACK))
+    change(track)
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps({"0": _GOOD_TRACK, "1": track}))
+    with pytest.raises(OcrFileError) as err:
+        read_ocr_file(path)
+    assert reason in err.value.reason and str(err.value).startswith(f"{path}: OCR file does not parse (")
+    assert read_tracks(path)[0] == [] and reason in read_tracks(path)[1]
+
+
+def test_ocr_odd_but_valid_values_read_as_before(tmp_path):
+    """Numbers as text (a year, a price) read as written; an empty track still carries no box and is dropped."""
+    kwai = {"0": {"text": 2019, "score": "1", "tracks": {"5": [1, 2, 3, 2, 3, 4, 1, 4]}},
+            "1": {"text": None, "score": None, "tracks": {}}}
+    path = tmp_path / "ok.json"
+    path.write_text(json.dumps(kwai))
+    assert read_ocr_file(path) == [OcrTrack("0", "2019", 1.0, {5: (1.0, 2.0, 3.0, 2.0, 3.0, 4.0, 1.0, 4.0)})]
 
 
 def test_ocr_file_bytes_depend_only_on_the_tracks(tmp_path):

@@ -97,9 +97,9 @@ def test_bad_entries_are_errors_and_the_rest_still_checked(tmp_path):
     (root / "TextVR_test.json").write_text(json.dumps(raw))
     errors = [e for _, e in _errors(validate_corpus(root, num_frames=4, workers=1))]
     assert len(errors) == 3
-    assert "entry 0 videos_info: missing field 'Kwai_OCR'" in errors[0]
-    assert "entry 1 caption 0 is empty" in errors[1]
-    assert "entry 3: path Sports/c.mp4 already listed by entry 2" in errors[2]
+    assert "entry 0 (Sports/a.mp4) videos_info: missing field 'Kwai_OCR'" in errors[0]  # the path, not only the index
+    assert "entry 1 (Sports/b.mp4) caption 0 is empty" in errors[1]
+    assert "entry 3 (Sports/c.mp4): path already listed by entry 2" in errors[2]
 
 
 def test_ocr_files_missing_or_broken(tmp_path):
@@ -140,6 +140,32 @@ def test_valid_but_nasty_inputs_are_warnings_at_most(tmp_path):
     caption_warnings = [e for n, e in _warnings(report) if n == "TextVR_test.json"]
     assert any("caption 0 has 1995 characters" in e for e in caption_warnings)
     assert any("2 captions are shared" in e for e in caption_warnings)  # entries 1 and 2 share one caption
+
+
+def test_captions_repeated_within_one_video_are_not_called_shared(tmp_path):
+    """MSR-VTT repeats sentences within a video; that is a different warning from a caption two videos share."""
+    root = _corpus(tmp_path, names=("a", "b", "c"))
+    raw = json.loads((root / "TextVR_test.json").read_text())
+    raw[0]["captions_info"] *= 3  # a: its one caption three times
+    raw[1]["captions_info"].append(raw[2]["captions_info"][0])  # b holds c's caption too
+    (root / "TextVR_test.json").write_text(json.dumps(raw))
+    warnings = [e for n, e in _warnings(validate_corpus(root, num_frames=4, workers=1)) if n == "TextVR_test.json"]
+    assert warnings == ["2 captions are shared with another video (e.g. 'A sign reads C.')",
+                        "2 captions repeat a caption of their own video (e.g. 'A sign reads A.'); each copy counts "
+                        "on its own (a training pair or a test query)"]
+
+
+def test_thousands_of_entries_are_checked_in_linear_time(tmp_path):
+    """20,000 entries (60,000 captions, no videos here): the annotation checks take seconds, not minutes."""
+    import time
+
+    entries = [_raw_entry(f"Sports/v{i}.mp4", f"A sign reads {i % 5000}.") for i in range(20_000)]
+    (tmp_path / "TextVR_train.json").write_text(json.dumps(entries))
+    start = time.perf_counter()
+    report = validate_corpus(tmp_path, num_frames=4, workers=1)
+    assert time.perf_counter() - start < 30  # 3 s measured on one shared core
+    assert report["videos"] == 20_000 and report["errors"] == 1 + 20_000  # no Videos/, each video missing
+    assert any(e.startswith("20000 captions are shared with another video") for _, e in _warnings(report))
 
 
 def test_parallel_matches_serial(tmp_path):

@@ -1,19 +1,16 @@
 """The `tcd data` subcommands for real corpora (leaderboard, validate, import, convert), registered by tcd.cli.
 
-Mistakes in what was asked, or inputs that do not fit together, end in one line and exit status 2 (tcd.cli's
-UsageError); `validate` exits 1 when it found errors.
+Mistakes in what was asked, or inputs that do not fit together, end in one line per problem and exit status 2
+(tcd.errors.UsageError); counted skips are printed as warnings on stderr; `validate` exits 1 when it found errors.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-
-def _usage_error(err: Exception) -> Exception:
-    from tcd.cli import UsageError  # imported late: tcd.cli imports this module
-
-    return UsageError(str(err))
+from tcd.errors import UsageError
 
 
 def _leaderboard(args: argparse.Namespace) -> None:
@@ -22,7 +19,7 @@ def _leaderboard(args: argparse.Namespace) -> None:
     try:
         summary = export_leaderboard(args.root, args.sim, args.out)
     except (ValueError, OSError) as err:  # LeaderboardError, a missing or malformed file
-        raise _usage_error(err) from err
+        raise UsageError(str(err)) from err
     print(json.dumps(summary))
 
 
@@ -49,8 +46,15 @@ def _import(args: argparse.Namespace) -> None:
     try:
         summary = import_folder(args.videos_dir, args.captions, args.out_root, domain=args.domain, copy=args.copy)
     except (ValueError, OSError) as err:  # FolderImportError lists every problem, one per line
-        raise _usage_error(err) from err
+        raise UsageError(str(err)) from err
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict) -> None:
+    """The summary as JSON on stdout, and each counted skip on stderr too, where a person sees it."""
     print(json.dumps(summary, indent=1))
+    for warning in summary.get("warnings", []):
+        print(f"tcd: warning: {warning}", file=sys.stderr)
 
 
 def _convert(args: argparse.Namespace) -> None:
@@ -59,13 +63,13 @@ def _convert(args: argparse.Namespace) -> None:
 
     try:
         if args.kind == "msrvtt":
-            summary = convert_msrvtt(args.src, args.out, videos=args.videos, copy=args.copy)
+            summary = convert_msrvtt(args.src, args.out, videos=args.videos, copy=args.copy, split=args.split)
         else:
             summary = convert_vitevqa(args.src, args.out, task=args.task, statements=args.statements,
                                       videos=args.videos, copy=args.copy)
     except (ValueError, OSError) as err:  # ConvertError lists every problem, one per line
-        raise _usage_error(err) from err
-    print(json.dumps(summary, indent=1))
+        raise UsageError(str(err)) from err
+    _print_summary(summary)
 
 
 def _add_convert(data: argparse._SubParsersAction) -> None:
@@ -75,10 +79,13 @@ def _add_convert(data: argparse._SubParsersAction) -> None:
     vite = kinds.add_parser("m4vitevqa", help="M4-ViteVQA QA pairs as statements (a statements file, else rules)")
     vite.add_argument("--statements", help="JSONL of {question_id, statement} (default: the rule-based fallback)")
     vite.add_argument("--task", default="t1s1", choices=["t1s1", "t1s2", "t2"], help="which train/test files")
+    vite.add_argument("--videos", help="the folder of <video_id>.mp4 files, if not video/ under SRC")
+    msrvtt.add_argument("--split", default="9k", choices=["9k", "7k"], help="training list MSRVTT_train.<split>.csv")
+    msrvtt.add_argument("--videos", action="append", help="a folder of <video_id>.mp4 files, if not the usual one "
+                        "under SRC (repeat it for the official TrainValVideo/ and TestVideo/)")
     for p in (msrvtt, vite):
         p.add_argument("src", help="the downloaded dataset's folder")
-        p.add_argument("out", help="the new corpus root (set paths.corpus to it)")
-        p.add_argument("--videos", help="the folder of <video_id>.mp4 files, if not the usual one under SRC")
+        p.add_argument("out", help="the new corpus root, new or empty (set paths.corpus to it)")
         p.add_argument("--copy", action="store_true", help="copy the videos (default: symlink them)")
         p.set_defaults(func=_convert)
 
@@ -101,7 +108,7 @@ def register(data: argparse._SubParsersAction) -> None:
     validate.set_defaults(func=_validate)
 
     imp = data.add_parser("import", help="a TextVR-layout corpus from a folder of videos and a captions file")
-    imp.add_argument("videos_dir", help="folder of .mp4 files (subfolders allowed)")
+    imp.add_argument("videos_dir", help="folder of .mp4 files (.MP4, or .webm PyAV decodes; subfolders allowed)")
     imp.add_argument("captions", help="CSV (header video,caption[,split]) or JSONL ({video, caption, split})")
     imp.add_argument("out_root", help="the new corpus root (set paths.corpus to it)")
     imp.add_argument("--domain", default="User", help="the domain folder under Videos/ (default: User)")

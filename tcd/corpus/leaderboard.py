@@ -81,6 +81,32 @@ def leaderboard_matrix(test: list[VideoEntry], rand: list[VideoEntry], sim: np.n
     return np.ascontiguousarray(sim[np.ix_(rows, columns)], dtype=np.float32)
 
 
+def load_matrix(path: str | Path) -> np.ndarray:
+    """A float matrix from a .npy file. An .npz archive, a pickle or an object array is one line saying how to
+    save the matrix; pickles are never loaded (allow_pickle=False: loading one can run code)."""
+    path = Path(path)
+    if not path.is_file():
+        raise LeaderboardError(f"{path} not found: pass the evaluate stage's captions x videos .npy")
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic.startswith(b"PK"):  # a zip: np.savez's archive of named arrays
+        with np.load(path, allow_pickle=False) as archive:
+            names = ", ".join(archive.files[:5])
+        raise LeaderboardError(f"{path}: an .npz archive (arrays: {names}); save the one matrix as .npy: "
+                               "np.save('sim.npy', archive['<name>'])")
+    if magic != b"\x93NUMPY":
+        raise LeaderboardError(f"{path}: not a .npy file (a pickle or other data is never loaded); save the matrix "
+                               "with np.save('sim.npy', sim)")
+    try:
+        sim = np.load(path, allow_pickle=False)
+    except ValueError as e:  # an object array: its items are pickles
+        raise LeaderboardError(f"{path}: holds Python objects, which are never loaded ({e}); save a float array: "
+                               "np.save('sim.npy', np.asarray(sim, dtype=np.float32))") from None
+    if sim.dtype.kind not in "fiu":
+        raise LeaderboardError(f"{path}: dtype {sim.dtype}, not numbers; save the float score matrix")
+    return sim
+
+
 def export_leaderboard(root: str | Path, sim_path: str | Path, out_path: str | Path) -> dict:
     """Read root/TextVR_test.json, root/TextVR_test_rand.json and SIM.npy; write OUT.npy; return a summary."""
     root = Path(root)
@@ -90,7 +116,7 @@ def export_leaderboard(root: str | Path, sim_path: str | Path, out_path: str | P
             raise LeaderboardError(f"{f} not found: both TextVR test files must be in the corpus root "
                                    "(TextVR_test.json from callsys/TextVR data/TextVR/, the rand file from the download)")
     test, rand = (load_annotations(f) for f in files)
-    out = leaderboard_matrix(test, rand, np.load(sim_path, allow_pickle=False))
+    out = leaderboard_matrix(test, rand, load_matrix(sim_path))
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with open(out_path, "wb") as f:  # a file object: np.save would append ".npy" to other names

@@ -16,6 +16,7 @@ In the test file caption i belongs to video i; train entries may carry several c
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -78,17 +79,34 @@ def _parse_entry(raw: Any, where: str) -> VideoEntry:
     videos_info = _field(raw, "videos_info", where)
     if not isinstance(path, str) or "/" not in path or not path.endswith(".mp4"):
         raise ValueError(f"{where}: 'path' must look like '<Domain>/<name>.mp4', got {path!r}")
+    bad_id = next((d for d in desc_ids if isinstance(d, (list, dict))), None)
+    if bad_id is not None:  # it keys the leaderboard's caption matching
+        raise ValueError(f"{where}: 'desc_id' must be a number, got {bad_id!r}")
     return VideoEntry(
         video_id=path[: -len(".mp4")],
         path=path,
         domain=path.split("/", 1)[0],
-        split=_field(videos_info, "split", where + " videos_info"),
+        split=_string_field(videos_info, "split", where + " videos_info"),
         source=_field(videos_info, "source", where + " videos_info"),
-        ocr_path=_field(videos_info, "Kwai_OCR", where + " videos_info"),
+        ocr_path=_string_field(videos_info, "Kwai_OCR", where + " videos_info"),
         captions=tuple(captions),
         desc_ids=tuple(desc_ids),
         duration=duration,
     )
+
+
+def _string_field(obj: Any, key: str, where: str) -> str:
+    """A field the study uses as a path or a group name: a null or a list there would fail far from the file."""
+    value = _field(obj, key, where)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{where}: {key!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _entry_where(item: Any, i: int) -> str:
+    """"entry 12 (Sports/abc.mp4)": the index and, when the entry has one, its path (what a person searches for)."""
+    name = item.get("path") if isinstance(item, dict) else None
+    return f"entry {i} ({name})" if isinstance(name, str) and name else f"entry {i}"
 
 
 class AnnotationError(ValueError):
@@ -113,17 +131,17 @@ def load_annotations(json_path: str | Path) -> list[VideoEntry]:
     entries, first_entry = [], {}
     for i, item in enumerate(raw):
         try:
-            entry = _parse_entry(item, f"{json_path} entry {i}")
+            entry = _parse_entry(item, f"{json_path} {_entry_where(item, i)}")
         except ValueError as e:
             raise AnnotationError(f"{e}; fix or remove the entry ({_VALIDATE} lists every problem)") from None
         if entry.path in first_entry:
-            raise AnnotationError(f"{json_path} entry {i}: path {entry.path} already listed by entry "
+            raise AnnotationError(f"{json_path} {_entry_where(item, i)}: path already listed by entry "
                                   f"{first_entry[entry.path]}; merge the two entries' captions ({_VALIDATE} lists "
                                   "every problem)")
         for j, caption in enumerate(entry.captions):
             if not isinstance(caption, str) or not caption.strip():
-                raise AnnotationError(f"{json_path} entry {i} caption {j} is empty; write a caption or remove it "
-                                      f"({_VALIDATE} lists every problem)")
+                raise AnnotationError(f"{json_path} {_entry_where(item, i)} caption {j} is empty; write a caption or "
+                                      f"remove it ({_VALIDATE} lists every problem)")
         first_entry[entry.path] = i
         entries.append(entry)
     return entries
@@ -162,7 +180,7 @@ def write_annotations(json_path: str | Path, entries: Iterable[VideoEntry]) -> N
     json_path = Path(json_path)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     with open(json_path, "w", encoding="utf-8") as f:
-        json.dump(out, f)
+        f.write(json.dumps(out))  # json.dump's exact bytes; its many small writes were the slow part
 
 
 class OcrFileError(ValueError):
@@ -197,16 +215,45 @@ def _read_ocr_tracks(path: Path) -> list[OcrTrack]:
     tracks = []
     for track_id, t in raw.items():
         where = f"track {track_id!r}"
+        frames = _field(t, "tracks", where)
+        if not isinstance(frames, dict):
+            raise ValueError(f"{where}: 'tracks' must map frame numbers to boxes, got {type(frames).__name__}")
         boxes = {}
-        for frame, values in _field(t, "tracks", where).items():
-            if len(values) < 8:
-                raise ValueError(f"{where} frame {frame}: expected >= 8 values, got {len(values)}")
-            boxes[int(frame)] = tuple(float(v) for v in values[:8])
+        for frame, values in frames.items():
+            if not isinstance(values, list) or len(values) < 8:  # a string would be read character by character
+                raise ValueError(f"{where} frame {frame}: expected a list of >= 8 numbers, got {str(values)[:40]!r}")
+            boxes[_frame_index(frame, where)] = _finite(values[:8], f"{where} frame {frame} box")
         if boxes:
-            tracks.append(OcrTrack(track_id=str(track_id), text=str(_field(t, "text", where)),
-                                   score=float(_field(t, "score", where)),
+            tracks.append(OcrTrack(track_id=str(track_id), text=_text(_field(t, "text", where), where),
+                                   score=_finite([_field(t, "score", where)], f"{where} score")[0],
                                    boxes=dict(sorted(boxes.items()))))
     return tracks
+
+
+def _frame_index(frame: str, where: str) -> int:
+    index = int(frame)
+    if index < 0:
+        raise ValueError(f"{where}: frame {frame} is negative")
+    return index
+
+
+def _finite(values: list, what: str) -> tuple[float, ...]:
+    """The values as floats (numeric strings allowed). NaN or inf would sort tracks arbitrarily and place boxes
+    nowhere, null is no number: the file is reported, not read."""
+    try:
+        numbers = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: {values} are not all numbers") from None
+    if not all(math.isfinite(v) for v in numbers):
+        raise ValueError(f"{what}: {numbers} holds NaN or inf")
+    return tuple(numbers)
+
+
+def _text(text: Any, where: str) -> str:
+    """A track's text; a number is read as written (str), null or a list is an error, not the word "None"."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise ValueError(f"{where}: text {text!r} is not a string")
+    return str(text)
 
 
 def read_tracks(path: str | Path) -> tuple[list[OcrTrack], str | None]:

@@ -18,7 +18,8 @@ from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from tcd.corpus.textvr import OCR_FIX, VIDEO_FOLDERS, OcrFileError, _parse_entry, read_ocr_file, videos_dir
+from tcd.corpus.textvr import (OCR_FIX, VIDEO_FOLDERS, OcrFileError, _entry_where, _parse_entry, read_ocr_file,
+                               videos_dir)
 
 LONG_CAPTION = 1000       # characters; the text tower truncates, so a longer caption is scored on its start
 MANY_TRACKS = 5000        # OCR tracks in one file; the study keeps the best-scoring few, reading all costs time
@@ -40,40 +41,53 @@ def check_annotation_file(path: Path) -> tuple[list, list[dict]]:
     entries, problems, first_row = [], [], {}
     for i, item in enumerate(raw):
         try:
-            entry = _parse_entry(item, f"entry {i}")
+            entry = _parse_entry(item, _entry_where(item, i))
         except ValueError as e:  # missing key or malformed path: the study cannot use the entry
             problems.append(_problem(path, f"{e}; fix or remove the entry"))
             continue
         if entry.path in first_row:
-            problems.append(_problem(path, f"entry {i}: path {entry.path} already listed by entry "
+            problems.append(_problem(path, f"{_entry_where(item, i)}: path already listed by entry "
                                            f"{first_row[entry.path]}; merge the two entries' captions"))
             continue
         first_row[entry.path] = i
-        problems += _caption_problems(path, i, entry.captions)
+        problems += _caption_problems(path, _entry_where(item, i), entry.captions)
         entries.append(entry)
-    return entries, problems + _duplicate_caption_warning(path, entries)
+    return entries, problems + _duplicate_caption_warnings(path, entries)
 
 
-def _caption_problems(path: Path, i: int, captions) -> list[dict]:
+def _caption_problems(path: Path, where: str, captions) -> list[dict]:
     out = []
     for j, c in enumerate(captions):
         if not isinstance(c, str) or not c.strip():
-            out.append(_problem(path, f"entry {i} caption {j} is empty; write a caption or remove it"))
+            out.append(_problem(path, f"{where} caption {j} is empty; write a caption or remove it"))
         elif len(c) > LONG_CAPTION:
-            out.append(_problem(path, f"entry {i} caption {j} has {len(c)} characters; the text tower reads "
+            out.append(_problem(path, f"{where} caption {j} has {len(c)} characters; the text tower reads "
                                       "only its start", "warning"))
     return out
 
 
-def _duplicate_caption_warning(path: Path, entries) -> list[dict]:
-    """One warning for captions shared by several videos (TextVR's test set has some): each is a query whose
-    other videos count as wrong answers."""
-    counts = Counter(c.strip() for e in entries for c in e.captions if isinstance(c, str))
-    shared = sum(n for n in counts.values() if n > 1)
-    if not shared:
-        return []
-    return [_problem(path, f"{shared} captions are shared with another video (e.g. "
-                           f"{max(counts, key=counts.get)[:60]!r})", "warning")]
+def _duplicate_caption_warnings(path: Path, entries) -> list[dict]:
+    """A warning for captions shared by several videos (TextVR's test set has some: each is a query whose other
+    videos count as wrong answers), and one for captions repeated within one video (MSR-VTT has some: the
+    same query counted twice)."""
+    videos: dict[str, set] = {}
+    repeats: Counter = Counter()
+    for e in entries:
+        seen = Counter(c.strip() for c in e.captions if isinstance(c, str))
+        for c, n in seen.items():
+            videos.setdefault(c, set()).add(e.path)
+            repeats[c] += n - 1
+    shared = {c: len(v) for c, v in videos.items() if len(v) > 1}
+    out = []
+    if shared:
+        out.append(_problem(path, f"{sum(shared.values())} captions are shared with another video (e.g. "
+                                  f"{max(shared, key=shared.get)[:60]!r})", "warning"))
+    if sum(repeats.values()):
+        example = max(repeats, key=repeats.get)
+        out.append(_problem(path, f"{sum(repeats.values())} captions repeat a caption of their own video (e.g. "
+                                  f"{example[:60]!r}); each copy counts on its own (a training pair or a test "
+                                  "query)", "warning"))
+    return out
 
 
 def check_video(path: str, num_frames: int) -> list[dict]:
