@@ -27,7 +27,7 @@ class SynthConfig:
 
     seed: int = 0
     n_train_videos: int = 240
-    n_test_videos: int = 96
+    n_test_videos: int = 300
     captions_per_train_video: int = 3
     seconds: float = 4.0
     fps: int = 8
