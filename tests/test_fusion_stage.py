@@ -12,10 +12,10 @@ import yaml
 from tcd.config import load_params, model_config
 from tcd.corpus.synth import SynthConfig, generate
 from tcd.corpus.textvr import load_split
-from tcd.data import SPLITS, build_captions, captions_path, frame_cache_path
-from tcd.eval import evaluate_variant, read_evaluation
-from tcd.lexical import FUSION_GRID, evaluate_fusion, fused_name
-from tcd.model import build_model
+from tcd.data import SPLITS, build_captions, captions_path, frame_cache_path, load_split_data
+from tcd.eval import evaluate_variant, read_evaluation, score_gallery
+from tcd.lexical import FUSION_GRID, choose_fusion_weight, evaluate_fusion, fused_name, fusion_curve, lexical_similarity
+from tcd.model import build_model, load_model
 from tcd.video import build_frame_cache
 
 
@@ -70,3 +70,19 @@ def test_undecodable_video_stays_last_in_the_fused_scores(fused):
         assert sim.shape == (6, 6) and np.isneginf(sim[:, 0]).all() and np.isfinite(sim[:, 1:]).all()
         with np.load(f"{params.paths.work}/scores/tcd+lexical/seed{seed}.npz") as saved:
             assert np.array_equal(saved["sim"], sim) and saved["scored"].tolist() == [False] + [True] * 5
+
+
+def test_the_weight_is_chosen_on_the_validation_videos(fused):
+    # The "val" rows are the validation gallery's own curve, recomputed here from each checkpoint and BM25, and the
+    # chosen weight is that curve's choice (which never sees test: tests/test_lexical.py).
+    result, params = fused
+    val = load_split_data(params, "val")
+    lexical, targets, video_ids, _ = lexical_similarity(params, "val")
+    assert video_ids == [e.video_id for e in val.gallery or val.entries] and len(val) < 8  # held-out training videos
+    for seed in (0, 1):
+        model = load_model(f"{params.paths.work}/models/tcd/seed{seed}/model.pt")
+        sim = score_gallery(model, val)[0].sim.numpy()
+        recorded = result["curve"][(result["curve"].seed == seed) & (result["curve"].split == "val")]
+        pd.testing.assert_frame_equal(recorded.drop(columns=["seed", "split", "chosen"]).reset_index(drop=True),
+                                      fusion_curve(sim, lexical, targets), rtol=1e-6)
+        assert recorded[recorded.chosen].weight.item() == choose_fusion_weight(sim, lexical, targets)
