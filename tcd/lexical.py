@@ -162,8 +162,8 @@ def reciprocal_ranks(sim: np.ndarray, k: int = RRF_K) -> np.ndarray:
 def fuse(sim_model: np.ndarray, sim_lexical: np.ndarray, weight: float, k: int = RRF_K) -> np.ndarray:
     """Weighted reciprocal-rank fusion, per caption: (1 - weight) / (k + rank_model) + weight / (k + rank_BM25).
 
-    Ranks, not scores: a video's share depends on how many videos stand above it, never on how many stand
-    below, so a weight means the same on a gallery of 24 videos as on one of 2,727. A video the string match
+    Ranks, not scores: a video's share depends on the videos ranked above it (and half of those tied with it),
+    never on those below, so a weight means the same on a gallery of 24 videos as on one of 2,727. A video the string match
     did not retrieve (BM25 0: no shared word) gets nothing from it, as a document missing from a run's list
     does in RRF; ranking that tied block at its averaged rank, about N / 2, would bring the gallery's size
     back. Weight 0 ranks as the model does, weight 1 as BM25 does (its unretrieved videos tied at 0). A video
