@@ -3,7 +3,11 @@
 #
 # The string match (`07_lexical`) and a learned model can be wrong on different captions: the match fails when
 # the quoted text is shared by several videos or misread, the model when a rare quoted token carries the answer.
-# Late fusion adds the two per-caption z-scored matrices, `(1 − w)·z(model) + w·z(BM25)` (`tcd.lexical.fuse`).
+# Late fusion is weighted reciprocal-rank fusion, per caption: `(1 − w)/(60 + rank_model) + w/(60 + rank_BM25)`
+# (`tcd.lexical.fuse`; ranks 1-based, ties averaged; a video sharing no word with the caption gets nothing from
+# BM25; an undecodable video stays last). Ranks, not scores: a video's share depends only on the videos ranked
+# above it, so a weight means the same on the few validation videos as on the test gallery or TextVR's 2,727,
+# which per-caption z-scores did not (one BM25 hit is √(N − 1) standard deviations above the rest).
 # The weight `w` is chosen per seed on the **validation split**: training videos held out of every training run
 # (`train.val_fraction`, `tcd.data.split_entries`), never on test. The test curve below is shown for the
 # record only: the gap between its best weight and the chosen one is what choosing on test would have flattered.

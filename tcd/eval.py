@@ -213,14 +213,19 @@ def read_evaluation(reports: str | Path, variant: str) -> dict:
     return json.loads((Path(reports) / "tables" / "evaluation" / f"{variant}.json").read_text())
 
 
-def _save_scores(scores_dir: Path, seed: int, out, caption_video: np.ndarray, data) -> None:
-    """``seed<k>.npz`` (sim, parts, caption -> column, video ids, which columns were scored) and the bare
-    float32 captions x videos matrix ``sim_seed<k>.npy`` that a leaderboard export reads (-inf: undecodable)."""
-    sim = out.sim.numpy().astype(np.float32)
+def save_scores(scores_dir: str | Path, seed: int, sim: np.ndarray, caption_video: np.ndarray, video_ids: Sequence[str],
+                parts: Mapping[str, np.ndarray] | None = None) -> None:
+    """A seed's test scores, as the evaluate, lexical and fusion stages leave them: ``seed<k>.npz`` (``sim``,
+    ``caption_video``, ``video_ids``, ``scored``: the columns with a finite score, and ``part_<name>`` for each
+    of ``parts``) and the bare float32 captions x videos matrix ``sim_seed<k>.npy`` a leaderboard export reads
+    (-inf: an undecodable video)."""
+    scores_dir = Path(scores_dir)
+    scores_dir.mkdir(parents=True, exist_ok=True)
+    sim = np.asarray(sim).astype(np.float32)
     np.save(scores_dir / f"sim_seed{seed}.npy", sim)
     np.savez_compressed(scores_dir / f"seed{seed}.npz", sim=sim, caption_video=caption_video,
-                        video_ids=np.array([e.video_id for e in data.gallery or data.entries]),
-                        scored=data.gallery_rows >= 0, **{f"part_{k}": v.numpy() for k, v in out.parts.items()})
+                        video_ids=np.array(video_ids), scored=np.isfinite(sim).any(axis=0),
+                        **{f"part_{k}": np.asarray(v) for k, v in (parts or {}).items()})
 
 
 def evaluate_variant(params, variant: str) -> dict:
@@ -238,13 +243,13 @@ def evaluate_variant(params, variant: str) -> dict:
 
     test = load_split_data(params, "test")
     work = Path(params.paths.work)
-    scores_dir = work / "scores" / variant
-    scores_dir.mkdir(parents=True, exist_ok=True)
+    video_ids = [e.video_id for e in test.gallery or test.entries]
     sims = {}
     for seed in params.train.seeds:
         model = load_model(work / "models" / variant / f"seed{seed}" / "model.pt", map_location=default_device())
         out, caption_video = score_gallery(model, test, params.eval.query_chunk, params.eval.video_chunk)
-        _save_scores(scores_dir, seed, out, caption_video, test)
+        save_scores(work / "scores" / variant, seed, out.sim.numpy(), caption_video, video_ids,
+                    {k: v.numpy() for k, v in out.parts.items()})
         sims[seed] = out.sim.numpy()
     domains = [e.domain for e in test.gallery or test.entries]
     return {**summarise_variant(params.paths.reports, variant, sims, caption_video, domains, len(test.skipped)),

@@ -6,10 +6,15 @@ module scores that floor with the TextVR protocol of :mod:`tcd.eval` and late-fu
 model's scores, the fusion weight chosen on a validation split carved out of the training videos.
 
 Tokens are :func:`tcd.ocr.text_words`'s (upper-cased ASCII alphanumeric runs) on both sides, so
-"tesco," and "TESCO" meet as TESCO. BM25 is the ``bm25s`` library's default variant, Lucene's
+"tesco," and "TESCO" meet as TESCO, less the English stopwords of ``bm25s`` (:data:`STOPWORDS`) on both
+sides: THE, IN, TO are in subtitles and signs as well as captions, and matching them ranks videos by
+noise. BM25 is the ``bm25s`` library's default variant, Lucene's
 (Kamphuis et al., ECIR 2020): idf = ln(1 + (N - df + 0.5) / (df + 0.5)), term part
 tf / (tf + k1 (1 - b + b L / avgL)), no (k1 + 1) factor; N counts every video, textless ones too,
-so they also pull the average length avgL down.
+so they also pull the average length avgL down; lengths count the words left after stopwords.
+
+Late fusion with a model is weighted reciprocal-rank fusion (:func:`fuse`): it reads ranks, not scores, so
+the weight chosen on the small validation gallery means the same on a test gallery of any size.
 """
 
 from __future__ import annotations
@@ -18,16 +23,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import bm25s
+from bm25s.stopwords import STOPWORDS_EN
 import numpy as np
 import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from tcd.corpus.textvr import OcrTrack, captions_and_targets, read_tracks
-from tcd.eval import retrieval_metrics, summarise_variant
+from tcd.eval import retrieval_metrics, save_scores, summarise_variant
 from tcd.ocr import text_words
 
 VARIANT = "lexical"
+STOPWORDS = frozenset(word.upper() for word in STOPWORDS_EN)  # bm25s's "en" list, as text_words case it
+RRF_K = 60  # reciprocal-rank fusion's constant (Cormack, Clarke & Buettcher, SIGIR 2009), fixed, not tuned
+# Weights of the string match tried on validation. With k 60, weight w lifts BM25's first video over the model's
+# first when the model ranks it within 61 / (1 - w / (1 - w)) - 60: 8, 21, 46, 122 for 0.1-0.4; from 0.5, always.
+FUSION_GRID = tuple(i / 10 for i in range(11))
 
 
 def video_documents(tracks_per_video: Sequence[Sequence[OcrTrack]]) -> list[list[str]]:
@@ -81,20 +92,23 @@ def bm25_scores(captions: Sequence[str], documents: Sequence[Sequence[str]], k1:
     """BM25 of every caption (row) against every video's OCR document (column), float64 [C, V].
 
     A caption's words count once each (a set, like `text_words`), so repeating a word in a query
-    does not double it. Without OCR words a video scores 0 for every caption, and so does a caption
-    sharing no word with any video.
+    does not double it. :data:`STOPWORDS` are dropped from captions and documents alike (before
+    indexing: they neither match nor count in a document's length). Without OCR words a video
+    scores 0 for every caption, and so does a caption sharing no word with any video.
 
     ``fuzzy`` (off by default): a query word also matches the OCR words within that similarity
     (`_misread_as`). It is done by expanding the query word to those OCR words and counting them as
     one term, i.e. by reading each misread as the word before indexing: its instances add to the
     word's tf and its videos to the word's df. Scoring the misread as a term of its own would pay
     it the high idf of a rare spelling, so a video holding only TESC0 would outrank one holding
-    TESCO. An OCR word close to two query words joins the closer one only.
+    TESCO. An OCR word close to two query words joins the closer one only. Stopwords are gone
+    before this, so none is matched fuzzily either (OCR's THEIR is not read as a caption's THEIRS).
     """
     sim = np.zeros((len(captions), len(documents)))
+    documents = [[w for w in doc if w not in STOPWORDS] for doc in documents]
     if not any(documents):
         return sim
-    query_words = [sorted(text_words(c)) for c in captions]  # sorted: sums in a fixed order, bit-identical
+    query_words = [sorted(text_words(c) - STOPWORDS) for c in captions]  # sorted: sums in a fixed order, bit-identical
     if fuzzy is not None:
         misread = _misread_as(set().union(*map(set, documents)), set().union(*map(set, query_words)), fuzzy)
         documents = [[misread.get(w, w) for w in doc] for doc in documents]
@@ -138,50 +152,52 @@ def lexical_similarity(params, split: str, fuzzy: float | None = None,
 # Late fusion with a model's scores
 
 
-def zscore_rows(sim: np.ndarray) -> np.ndarray:
-    """Standardise each caption's scores over the videos (population sd), so BM25 and cosine scales meet.
+def reciprocal_ranks(sim: np.ndarray, k: int = RRF_K) -> np.ndarray:
+    """1 / (k + rank) of every entry of each caption's row, rank 1-based over the videos, ties averaged (as the
+    protocol's ranks are, :mod:`tcd.eval`), so tied videos get equal shares whatever their column order."""
+    ranks = pd.DataFrame(np.asarray(sim, dtype=np.float64)).rank(axis=1, method="average", ascending=False)
+    return 1.0 / (k + ranks.to_numpy())
 
-    Statistics use the finite entries only: a model's -inf columns (undecodable videos,
-    `tcd.eval.score_gallery`) stay -inf. A row with no spread (a caption sharing no word with any
-    video scores 0 everywhere) becomes 0: it carries no preference, and must not divide by zero.
+
+def fuse(sim_model: np.ndarray, sim_lexical: np.ndarray, weight: float, k: int = RRF_K) -> np.ndarray:
+    """Weighted reciprocal-rank fusion, per caption: (1 - weight) / (k + rank_model) + weight / (k + rank_BM25).
+
+    Ranks, not scores: a video's share depends on the videos ranked above it (and half of those tied with it),
+    never on those below, so a weight means the same on a gallery of 24 videos as on one of 2,727. A video the string match
+    did not retrieve (BM25 0: no shared word) gets nothing from it, as a document missing from a run's list
+    does in RRF; ranking that tied block at its averaged rank, about N / 2, would bring the gallery's size
+    back. Weight 0 ranks as the model does, weight 1 as BM25 does (its unretrieved videos tied at 0). A video
+    the model scored -inf (undecodable, `tcd.eval.score_gallery`) stays -inf at every weight.
     """
-    sim = np.asarray(sim, dtype=np.float64)
-    finite = np.isfinite(sim)
-    count = finite.sum(axis=1, keepdims=True)
-    values = np.where(finite, sim, 0.0)
-    mean = values.sum(axis=1, keepdims=True) / np.maximum(count, 1)
-    sd = np.sqrt((np.where(finite, sim - mean, 0.0) ** 2).sum(axis=1, keepdims=True) / np.maximum(count, 1))
-    z = np.divide(sim - mean, sd, out=np.zeros_like(sim), where=finite & (sd > 0))
-    return np.where(finite, z, sim)
+    return _weigh(_fusion_parts(sim_model, sim_lexical, k), weight)
 
 
-def fuse(sim_model: np.ndarray, sim_lexical: np.ndarray, weight: float) -> np.ndarray:
-    """(1 - weight) z(model) + weight z(lexical), per caption (:func:`zscore_rows`).
+def _fusion_parts(sim_model: np.ndarray, sim_lexical: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(model's reciprocal ranks, BM25's (0 where not retrieved), the model's finite entries): ranked once per grid."""
+    sim_model, sim_lexical = np.asarray(sim_model, dtype=np.float64), np.asarray(sim_lexical, dtype=np.float64)
+    if sim_model.shape != sim_lexical.shape:
+        raise ValueError(f"model scores {sim_model.shape} and BM25 scores {sim_lexical.shape} differ in shape")
+    lexical = np.where(sim_lexical > 0, reciprocal_ranks(sim_lexical, k), 0.0)
+    return reciprocal_ranks(sim_model, k), lexical, np.isfinite(sim_model)
 
-    A part with weight 0 is left out rather than multiplied by 0, so weight 1 is exactly the
-    lexical ranking even where the model scored -inf (0 x -inf would be NaN); in between, an
-    undecodable video stays at the model's -inf floor.
-    """
+
+def _weigh(parts: tuple[np.ndarray, np.ndarray, np.ndarray], weight: float) -> np.ndarray:
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"weight must be in [0, 1], got {weight}")
-    if weight == 0.0:
-        return zscore_rows(sim_model)
-    if weight == 1.0:
-        return zscore_rows(sim_lexical)
-    return (1.0 - weight) * zscore_rows(sim_model) + weight * zscore_rows(sim_lexical)
+    model, lexical, finite = parts
+    return np.where(finite, (1.0 - weight) * model + weight * lexical, -np.inf)
 
 
 def fusion_curve(sim_model: np.ndarray, sim_lexical: np.ndarray, caption_video: Sequence[int],
-                 grid: Sequence[float] = np.linspace(0, 1, 11)) -> pd.DataFrame:
-    """T2V metrics of the fused scores at each weight of ``grid`` (one row per weight)."""
-    rows = [{"weight": round(float(w), 6), **retrieval_metrics(fuse(sim_model, sim_lexical, round(float(w), 6)),
-                                                               caption_video)["t2v"]}
-            for w in grid]  # rounded: linspace's 0.6000000000000001 is 0.6 in the tables
-    return pd.DataFrame(rows)
+                 grid: Sequence[float] = FUSION_GRID) -> pd.DataFrame:
+    """T2V metrics of the fused scores (:func:`fuse`) at each weight of ``grid`` (one row per weight)."""
+    parts = _fusion_parts(sim_model, sim_lexical, RRF_K)
+    return pd.DataFrame([{"weight": float(w), **retrieval_metrics(_weigh(parts, float(w)), caption_video)["t2v"]}
+                         for w in grid])
 
 
 def choose_fusion_weight(sim_model_val: np.ndarray, sim_lexical_val: np.ndarray, caption_video_val: Sequence[int],
-                         grid: Sequence[float] = np.linspace(0, 1, 11)) -> float:
+                         grid: Sequence[float] = FUSION_GRID) -> float:
     """The grid weight with the best T2V R@1 on a VALIDATION split (never the test split, whose numbers
     it would then flatter). Ties: the higher mean of T2V R@1 and R@5, then the smaller weight (less
     reliance on the string match)."""
@@ -189,6 +205,18 @@ def choose_fusion_weight(sim_model_val: np.ndarray, sim_lexical_val: np.ndarray,
     curve["r1_r5"] = (curve["R@1"] + curve["R@5"]) / 2
     best = curve.sort_values(["R@1", "r1_r5", "weight"], ascending=[False, False, True], kind="stable")
     return float(best["weight"].iloc[0])
+
+
+def fuse_chosen_on_validation(val: tuple[np.ndarray, np.ndarray, Sequence[int]],
+                              test: tuple[np.ndarray, np.ndarray, Sequence[int]]) -> tuple[float, np.ndarray, pd.DataFrame]:
+    """One seed's fusion: ``val`` and ``test`` are each (model scores, BM25 scores, caption -> column).
+
+    Returns the weight :func:`choose_fusion_weight` picks on ``val`` alone, ``test``'s matrix fused at it, and
+    T2V along the grid on both splits (``split``: val | test; ``chosen``: the row of the chosen weight)."""
+    weight = choose_fusion_weight(*val)
+    curves = [fusion_curve(*scores).assign(split=split, chosen=lambda c: c.weight == weight)
+              for split, scores in (("val", val), ("test", test))]
+    return weight, fuse(test[0], test[1], weight), pd.concat(curves, ignore_index=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,16 +235,9 @@ def evaluate_lexical(params, fuzzy: float | None = None, variant: str = VARIANT)
     """
     unreadable: list = []
     sim, caption_video, video_ids, domains = lexical_similarity(params, "test", fuzzy, unreadable)
-    _save_sim(Path(params.paths.work) / "scores" / variant, 0, sim, caption_video, video_ids)
+    save_scores(Path(params.paths.work) / "scores" / variant, 0, sim, caption_video, video_ids)
     return {**summarise_variant(params.paths.reports, variant, {0: sim}, caption_video, domains, 0), "skipped": [],
             "unreadable_tracks": unreadable}
-
-
-def _save_sim(scores_dir: Path, seed: int, sim: np.ndarray, caption_video: np.ndarray, video_ids: list[str]) -> None:
-    scores_dir.mkdir(parents=True, exist_ok=True)
-    np.save(scores_dir / f"sim_seed{seed}.npy", sim.astype(np.float32))
-    np.savez_compressed(scores_dir / f"seed{seed}.npz", sim=sim.astype(np.float32), caption_video=caption_video,
-                        video_ids=np.array(video_ids), scored=np.isfinite(sim).any(axis=0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,7 +251,7 @@ def evaluate_fusion(params, variant: str) -> dict:
     """Late-fuse ``variant``'s test scores with the string match, the weight chosen per seed on the validation split.
 
     For each seed of ``train.seeds``: its checkpoint and BM25 both score the validation gallery (training videos
-    held out of training, :func:`tcd.data.split_entries`), :func:`choose_fusion_weight` picks the weight there,
+    held out of training, :func:`tcd.data.split_entries`), :func:`fuse_chosen_on_validation` picks the weight there,
     and the test matrix the evaluate stage saved (``<work>/scores/<variant>/sim_seed<k>.npy``) is fused with
     BM25's test matrix at that weight. Writes a variant named :func:`fused_name` as an evaluation does, and
     ``<reports>/tables/fusion/<variant>.csv``: T2V at every grid weight on validation (which chose) and on
@@ -250,13 +271,12 @@ def evaluate_fusion(params, variant: str) -> dict:
         model = load_model(work / "models" / variant / f"seed{seed}" / "model.pt", map_location=default_device())
         model_val = score_gallery(model, val, params.eval.query_chunk, params.eval.video_chunk)[0].sim.numpy()
         model_test = np.load(work / "scores" / variant / f"sim_seed{seed}.npy").astype(np.float64)
-        weight = choose_fusion_weight(model_val, lex_val, val_targets)
-        sims[seed] = fuse(model_test, lex_test, weight)
-        for split, (m, lex, targets) in {"val": (model_val, lex_val, val_targets),
-                                         "test": (model_test, lex_test, caption_video)}.items():
-            curves.append(fusion_curve(m, lex, targets).assign(seed=seed, split=split, chosen=lambda c: c.weight == weight))
-        _save_sim(work / "scores" / fused_name(variant), seed, sims[seed], caption_video, video_ids)
-    undecodable = int((~np.isfinite(np.load(work / "scores" / variant / f"sim_seed{params.train.seeds[0]}.npy"))).all(axis=0).sum())
+        _, sims[seed], curve = fuse_chosen_on_validation((model_val, lex_val, val_targets),
+                                                         (model_test, lex_test, caption_video))
+        curve.insert(len(curve.columns) - 2, "seed", seed)  # the table's columns: metrics, seed, split, chosen
+        curves.append(curve)
+        save_scores(work / "scores" / fused_name(variant), seed, sims[seed], caption_video, video_ids)
+    undecodable = int((~np.isfinite(model_test)).all(axis=0).sum())  # the evaluate stage's -inf columns, as every seed has
     result = summarise_variant(params.paths.reports, fused_name(variant), sims, caption_video, domains, undecodable)
     curve = pd.concat(curves, ignore_index=True)
     (Path(params.paths.reports) / "tables" / "fusion").mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from tcd.eval import (headline, metrics_document, per_group_metrics, retrieval_metrics, seed_sd, text_to_video_ranks,
-                      video_to_text_ranks)
+from tcd.eval import (headline, metrics_document, per_group_metrics, retrieval_metrics, save_scores, seed_sd,
+                      text_to_video_ranks, video_to_text_ranks)
 
 
 def test_perfect_diagonal():
@@ -136,3 +136,19 @@ def test_headline_metrics_keep_the_same_few_keys_for_every_variant():
     assert (top["seeds"], top["undecodable_videos"]) == (2, 1)
     flat = [f"{k}.{m}" if isinstance(v, dict) else k for k, v in top.items() for m in (v if isinstance(v, dict) else [0])]
     assert len(flat) == 14   # the columns `dvc metrics show` prints for a variant
+
+
+def test_save_scores_writes_the_matrix_and_its_archive(tmp_path):
+    sim = np.array([[0.5, -np.inf, 0.25], [0.125, -np.inf, 1.0]])  # video 1 undecodable
+    part = np.array([[1.0, -np.inf, 2.0], [3.0, -np.inf, 4.0]], dtype=np.float32)
+    save_scores(tmp_path / "scores" / "tcd", 2, sim, np.array([0, 2]), ["a/0", "a/1", "b/2"], {"window": part})
+    bare = np.load(tmp_path / "scores" / "tcd" / "sim_seed2.npy")
+    assert bare.dtype == np.float32 and np.array_equal(bare, sim.astype(np.float32))
+    with np.load(tmp_path / "scores" / "tcd" / "seed2.npz") as saved:
+        assert sorted(saved.files) == ["caption_video", "part_window", "scored", "sim", "video_ids"]
+        assert np.array_equal(saved["sim"], bare) and saved["caption_video"].tolist() == [0, 2]
+        assert saved["video_ids"].tolist() == ["a/0", "a/1", "b/2"] and saved["scored"].tolist() == [True, False, True]
+        assert np.array_equal(saved["part_window"], part)
+    save_scores(tmp_path / "lexical", 0, np.zeros((1, 2)), np.array([1]), ["x", "y"])  # no parts: a floor's scores
+    with np.load(tmp_path / "lexical" / "seed0.npz") as saved:
+        assert sorted(saved.files) == ["caption_video", "scored", "sim", "video_ids"] and saved["scored"].all()

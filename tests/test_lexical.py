@@ -1,4 +1,5 @@
-"""The OCR string-match floor: BM25 numbers computed by hand, fuzzy misreads, fusion, the validation carve-out."""
+"""The OCR string-match floor: BM25 numbers computed by hand, stopwords, fuzzy misreads, rank fusion, the validation
+carve-out."""
 
 import math
 
@@ -11,8 +12,8 @@ from tcd.config import load_params
 from tcd.corpus.textvr import OcrTrack, VideoEntry, write_annotations, write_ocr_file
 from tcd.data import split_entries, validation_videos
 from tcd.eval import read_evaluation, retrieval_metrics
-from tcd.lexical import (bm25_scores, choose_fusion_weight, evaluate_lexical, fuse, fusion_curve, lexical_similarity,
-                         video_documents, zscore_rows)
+from tcd.lexical import (FUSION_GRID, STOPWORDS, bm25_scores, choose_fusion_weight, evaluate_lexical, fuse,
+                         fuse_chosen_on_validation, fusion_curve, lexical_similarity, video_documents)
 
 
 def track(text, track_id="0"):
@@ -80,35 +81,115 @@ def test_fuzzy_counts_a_misread_as_the_word():
                                rtol=1e-12)
 
 
-def test_zscore_rows_constant_row_is_zero_and_minus_inf_stays():
-    z = zscore_rows(np.array([[2.0, 1.0, 0.0], [5.0, 5.0, 5.0], [3.0, -np.inf, 1.0]]))
-    s = math.sqrt(1.5)  # (2, 1, 0): mean 1, population sd sqrt(2/3)
-    np.testing.assert_allclose(z[0], [s, 0.0, -s])
-    np.testing.assert_array_equal(z[1], [0.0, 0.0, 0.0])
-    assert z[2, 0] == 1.0 and np.isneginf(z[2, 1]) and z[2, 2] == -1.0  # stats over the finite 3 and 1
+def test_stopwords_are_bm25s_english_list_upper_cased():
+    assert len(STOPWORDS) == 33 and {"THE", "IN", "TO", "OF", "A", "THERE", "THEIR"} <= STOPWORDS
+    assert not {"LEFT", "STOP", "EXIT", "OPEN"} & STOPWORDS  # words signs show are not stopwords
 
 
-def test_fuse_weight_ends_are_each_part_alone():
-    model = np.array([[1.0, -np.inf, 0.0]])
-    lexical = np.array([[0.0, 3.0, 0.0]])
-    np.testing.assert_array_equal(fuse(model, lexical, 0.0), zscore_rows(model))
-    np.testing.assert_array_equal(fuse(model, lexical, 1.0), zscore_rows(lexical))  # not NaN from 0 x -inf
-    assert np.isneginf(fuse(model, lexical, 0.5)[0, 1])
+def test_a_caption_sharing_only_stopwords_scores_zero():
+    docs = video_documents([[track("THE END")], [track("IN"), track("TO the")], [track("A B C")]])
+    np.testing.assert_array_equal(bm25_scores(["walk in to the store", "a man and a dog"], docs), np.zeros((2, 3)))
+
+
+def test_bm25_with_stopwords_removed_matches_lucene_by_hand():
+    # Without stopwords: video 0 is [TESCO] (L 1), video 1 [END, GOLD] (L 2), video 2 [THE]: [] (L 0); avgL = 1.
+    # "the end of the TESCO" asks END and TESCO, each in one of three videos: idf ln(1 + 2.5 / 1.5) = ln(8/3).
+    # Norms k1 (1 - b + b L / avgL): 1.5 for L 1, 1.5 (0.25 + 1.5) = 2.625 for L 2. THE would have matched all three.
+    docs = video_documents([[track("THE TESCO"), track("OF")], [track("THE END"), track("GOLD")], [track("The")]])
+    sim = bm25_scores(["the end of the TESCO"], docs)
+    np.testing.assert_allclose(sim, [[IDF_DF1 / (1 + 1.5), IDF_DF1 / (1 + 2.625), 0.0]], rtol=1e-12)
+    assert sim[0, 0] == pytest.approx(0.392332, abs=1e-6) and sim[0, 1] == pytest.approx(0.270573, abs=1e-6)
+
+
+def test_fuzzy_matching_never_involves_a_stopword():
+    # THEIR/THEIRS and THERE/THERM are one edit apart in five-six letters (similarity 0.83 and 0.8 >= 0.8), but
+    # THEIR and THERE are stopwords: dropped on either side before misreads are looked for.
+    docs = video_documents([[track("THEIR")], [track("THERM")], [track("THEMS")]])
+    np.testing.assert_array_equal(bm25_scores(["THEIRS", "THERE"], docs, fuzzy=0.8), np.zeros((2, 3)))
+    assert bm25_scores(["THEME"], docs, fuzzy=0.8)[0, 2] > 0  # THEMS/THEME: the same edit, not a stopword: matched
+
+
+def test_fuse_is_weighted_reciprocal_rank_fusion_by_hand():
+    # Model ranks videos 0, 1, 2 (1-based ranks 1, 2, 3); video 3 is undecodable (-inf).
+    # BM25 ranks video 3 first, ties videos 1 and 2 (ranks 2 and 3 averaged: 2.5), does not retrieve video 0 (score 0).
+    model = np.array([[3.0, 2.0, 1.0, -np.inf]])
+    lexical = np.array([[0.0, 2.0, 2.0, 5.0]])
+    np.testing.assert_allclose(fuse(model, lexical, 0.5)[0, :3], [0.5 / 61, 0.5 / 62 + 0.5 / 62.5, 0.5 / 63 + 0.5 / 62.5])
+    np.testing.assert_allclose(fuse(model, lexical, 0.0)[0, :3], [1 / 61, 1 / 62, 1 / 63])
+    at_one = fuse(model, lexical, 1.0)
+    np.testing.assert_array_equal(at_one[0, :3], [0.0, 1 / 62.5, 1 / 62.5])  # BM25 alone, its tie kept a tie
+    for weight in (0.0, 0.5, 1.0):  # undecodable stays below every video, BM25's best match included
+        assert np.isneginf(fuse(model, lexical, weight)[0, 3])
+    with pytest.raises(ValueError, match="weight"):
+        fuse(model, lexical, 1.5)
+
+
+def test_fuse_treats_tied_videos_alike_whatever_their_column_order():
+    rng = np.random.default_rng(0)
+    model = rng.integers(0, 4, (5, 9)).astype(float)  # many ties on both sides
+    lexical = rng.integers(0, 3, (5, 9)).astype(float)
+    perm = rng.permutation(9)
+    np.testing.assert_allclose(fuse(model[:, perm], lexical[:, perm], 0.3), fuse(model, lexical, 0.3)[:, perm], rtol=1e-15)
 
 
 def test_fusion_weight_chosen_by_hand():
-    # The model ranks (2, 1, 0) for every caption: right for caption 0 only. z = (s, 0, -s), s = sqrt(1.5).
-    # Lexical: caption 0 matches nothing (z 0), caption 1 hits video 1, caption 2 video 2: z (-r/2, r, -r/2), r = sqrt(2).
-    # Caption 1 beats video 0 when w r > (1 - w) s - w r/2: w > s / (s + 1.5 r) = 0.366.
-    # Caption 2 beats video 0 when -(1 - w) s + w r > (1 - w) s - w r/2: w > 2s / (2s + 1.5 r) = 0.536.
-    # Caption 0 is lost at w = 1 (its fused row is all zeros). R@1: 1/3 up to 0.3, 2/3 at 0.4-0.5, 3/3 at 0.6-0.9.
+    # The model ranks (0, 1, 2) for every caption: right for caption 0 only. BM25: caption 0 matches nothing,
+    # caption 1 hits video 1, caption 2 video 2. Caption 1 beats video 0 when (1 - w)/62 + w/61 > (1 - w)/61,
+    # i.e. w / (1 - w) > 1/62: w > 1/63 = 0.0159; caption 2 when w / (1 - w) > 2/63: w > 2/65 = 0.0308. At w = 1
+    # caption 0's row is all zeros: a tie, no R@1. R@1 on the grid (0, 0.02, 0.04, 1): 1/3, 2/3, 3/3, 2/3.
     model = np.tile([2.0, 1.0, 0.0], (3, 1))
     lexical = np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-    curve = fusion_curve(model, lexical, [0, 1, 2])
-    expected = [1, 1, 1, 1, 2, 2, 3, 3, 3, 3, 2]
-    np.testing.assert_allclose(curve["R@1"], [100 * k / 3 for k in expected])
-    assert choose_fusion_weight(model, lexical, [0, 1, 2]) == pytest.approx(0.6)  # smallest of the tied best
-    assert choose_fusion_weight(model, lexical, [0, 1, 2], grid=[0.0, 0.5]) == 0.5
+    curve = fusion_curve(model, lexical, [0, 1, 2], grid=[0.0, 0.02, 0.04, 1.0])
+    np.testing.assert_allclose(curve["R@1"], [100 / 3, 200 / 3, 100, 200 / 3])
+    assert choose_fusion_weight(model, lexical, [0, 1, 2], grid=[0.0, 0.02, 0.04, 1.0]) == 0.04
+    assert fusion_curve(model, lexical, [0, 1, 2]).weight.tolist() == list(FUSION_GRID)
+    assert choose_fusion_weight(model, lexical, [0, 1, 2]) == 0.1  # the smallest of the grid's tied best
+
+
+def gallery(n_videos):
+    """Two captions over ``n_videos`` videos; the model scores video j 1 - j/100 for both (video 0 first).
+    Caption 0's video is 0, which BM25 misses, hitting the model's 24th video instead; caption 1's is video 1,
+    the model's second, which BM25 hits. Videos past the 24th are more distractors that both matchers rank low."""
+    model = np.tile(1.0 - np.arange(n_videos) / 100, (2, 1))
+    lexical = np.zeros((2, n_videos))
+    lexical[0, 23] = lexical[1, 1] = 1.0
+    return model, lexical, [0, 1]
+
+
+def test_rank_fusion_weight_transfers_across_gallery_sizes_where_z_scores_do_not():
+    def z(sim):  # the former fusion's per-caption standardisation over the gallery (population sd)
+        return (sim - sim.mean(axis=1, keepdims=True)) / sim.std(axis=1, keepdims=True)
+
+    def best_z_weight(model, lexical, targets):
+        r1 = [retrieval_metrics((1 - w) * z(model) + w * z(lexical), targets)["t2v"]["R@1"] for w in FUSION_GRID]
+        return FUSION_GRID[int(np.argmax(r1))], r1
+
+    small, large = gallery(24), gallery(96)
+    # z-scores: one BM25 hit is sqrt(N - 1) above the rest, while the model's gaps shrink as N grows: the weight
+    # that gets both captions right on 24 videos (0.1) loses caption 0 on 96, where only 0 is best.
+    (w24, r24), (w96, r96) = best_z_weight(*small), best_z_weight(*large)
+    assert (w24, r24[1]) == (0.1, 100.0) and (w96, r96[1]) == (0.0, 50.0)
+    # rank fusion: caption 1 is right once w / (1 - w) > 1/62 (w > 0.016); caption 0 while w / (1 - w) <
+    # 1 - 61/84 (the 24th video's 1/84; w < 0.215). Extra videos rank below both: the same curve at 24 and 96.
+    curves = [fusion_curve(*g) for g in (small, large)]
+    pd.testing.assert_frame_equal(curves[0][["weight", "R@1"]], curves[1][["weight", "R@1"]])
+    assert curves[0]["R@1"].tolist() == [50.0, 100.0, 100.0] + [50.0] * 8
+    assert choose_fusion_weight(*small) == choose_fusion_weight(*large) == 0.1
+
+
+def test_fusion_weight_is_chosen_on_validation_never_on_test():
+    # Validation: BM25 points each caption at the model's second video, the model is right: only weight 0 wins.
+    # Test: the model ranks the true video second and BM25 hits it: every weight above 0 wins, 0 loses.
+    val_model, val_lexical = np.tile([2.0, 1.0, 0.0], (2, 1)), np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    test_model, test_lexical = np.tile([2.0, 1.0, 0.0], (2, 1)), np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 5.0]])
+    test_model[1] = [2.0, 0.0, 1.0]
+    weight, fused, curve = fuse_chosen_on_validation((val_model, val_lexical, [0, 0]), (test_model, test_lexical, [1, 2]))
+    assert weight == 0.0
+    np.testing.assert_array_equal(fused, fuse(test_model, test_lexical, 0.0))
+    test_curve = curve[curve.split == "test"]
+    assert test_curve.loc[test_curve["R@1"].idxmax(), "weight"] == 0.1  # what choosing on test would have taken
+    assert curve[curve.chosen].weight.tolist() == [0.0, 0.0] and curve[curve.chosen].split.tolist() == ["val", "test"]
+    assert curve[curve.chosen]["R@1"].tolist() == [100.0, 0.0]
 
 
 def test_fusion_tie_on_r1_is_broken_by_r5():
@@ -187,5 +268,8 @@ def test_evaluate_lexical_writes_a_models_outputs(tiny_corpus, tmp_path):
     assert doc["t2v"]["R@1"] == pytest.approx(200 / 3) and doc["t2v"]["MnR"] == pytest.approx(4 / 3)
     sim = np.load(tmp_path / "artifacts" / "scores" / "lexical" / "sim_seed0.npy")
     assert sim.dtype == np.float32 and sim.shape == (3, 3) and (sim[:, 2] == 0).all()
+    with np.load(tmp_path / "artifacts" / "scores" / "lexical" / "seed0.npz") as saved:
+        assert np.array_equal(saved["sim"], sim) and saved["scored"].all() and saved["caption_video"].tolist() == [0, 1, 2]
+        assert saved["video_ids"].tolist() == ["Sports/s0", "Sports/s1", "Driving/d0"]
     per_domain = pd.read_csv(tmp_path / "reports" / "tables" / "per_domain" / "lexical.csv")
     assert per_domain.group.tolist() == ["Driving", "Sports"] and per_domain["R@1"].tolist() == [0.0, 100.0]
