@@ -328,13 +328,15 @@ def _encode_batch(model, items: list[dict]):
 
 
 def _write_shard(path: Path, states: list, fp16: bool) -> None:
-    """The states joined, floats in fp16 when asked; StarVR's per-video word slots are already pooled away."""
+    """The states joined, floats in fp16 when asked. Co-attention's per-head tensors (co_*, 8x the features) are
+    not stored: `tcd.search.query.slice_state` recomputes them for the shortlist from the stored features."""
     from safetensors.torch import save_file
 
     from tcd.model import VideoState
 
     state = VideoState.cat(states)
-    tensors = {k: (v.half() if fp16 and v.is_floating_point() else v).contiguous() for k, v in state.tensors.items()}
+    tensors = {k: (v.half() if fp16 and v.is_floating_point() else v).contiguous() for k, v in state.tensors.items()
+               if not k.startswith("co_")}
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata={"format": INDEX_FORMAT})
     os.replace(tmp, path)

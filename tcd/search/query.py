@@ -99,55 +99,105 @@ def shortlist(proxy: Tensor, string: np.ndarray | None, k: int) -> Tensor:
     return torch.unique(rows)
 
 
-def slice_state(state, rows: Tensor):
-    """Rows of an index state in fp32 on the model's device (the index may hold fp16)."""
+def slice_state(model, state, rows: Tensor):
+    """Rows of an index state, fp32 on the model's device, with the co-attention tensors the index does not store
+    recomputed by the model (what `RetrievalModel.encode_videos` adds after its encoders)."""
     from tcd.model import VideoState
 
-    part = state.index(rows)
-    return VideoState({k: v.float() if v.is_floating_point() else v for k, v in part.tensors.items()})
+    part = {k: (v.float() if v.is_floating_point() else v).to(model.device) for k, v in state.index(rows).tensors.items()}
+    if model.video_kind == "tcd" and model.switches["co_attention"] and model.switches["text_condition"] \
+            and "co_logits_vo" not in part:
+        with torch.no_grad():
+            part.update(model.co_attention.prepare(part["frames"], part["ocr"]))
+    return VideoState(part)
 
 
 @torch.no_grad()
 def rank(model, query: Tensor, state, pooled: Tensor, present: Tensor, string: np.ndarray | None, weight: float,
-         k_shortlist: int):
-    """One query [1, D] through both stages: (rows, total [R], model ScoreOutput over rows) in shortlist order."""
-    rows = shortlist(first_stage(query, pooled, present)[0], string, k_shortlist)
-    out = model.score(query, slice_state(state, rows).to(model.device))
-    sim = out.sim.float().cpu().numpy()
+         k_shortlist: int, sample: int = 64):
+    """One query [1, D] through both stages: (rows, total [R], model ScoreOutput over rows) in shortlist order.
+
+    The total is the fusion over the WHOLE index, as the fusion stage fuses over its whole gallery: outside the
+    shortlist the model's score is imputed from stage 1 (a least-squares line fitted on ``sample`` random videos
+    the head scores too, plus their residuals drawn again, so the imputed scores spread as the head's do), and the
+    fusion's per-query normalisation sees the whole index; only shortlisted videos are ranked. An index no larger than K is scored exhaustively, exactly as the fusion stage scores."""
+    proxy = first_stage(query, pooled, present)[0]
+    rows = shortlist(proxy, string, k_shortlist)
+    n = len(proxy)
+    extra = _sample_rows(n, rows, sample)
+    out = model.score(query, slice_state(model, state, torch.cat([rows, extra])))
+    scored = out.sim[0].float().cpu().numpy()
+    out.sim, out.parts = out.sim[:, :len(rows)], {k: p[:, :len(rows)] for k, p in out.parts.items()}
     if string is None or weight == 0.0:
-        total = sim[0]
-    else:
-        total = fuse_with_string_match(sim, string[None, rows.numpy()], weight)[0]
-    return rows, total, out
+        return rows, scored[:len(rows)], out
+    full = _impute(proxy.cpu().numpy(), torch.cat([rows, extra]).numpy(), scored, extra_from=len(rows))
+    return rows, fuse_with_string_match(full[None], string[None], weight)[0, rows.numpy()], out
+
+
+def _sample_rows(n: int, rows: Tensor, sample: int) -> Tensor:
+    """Up to ``sample`` videos outside the shortlist, drawn with a fixed seed (the same for every query)."""
+    if n <= len(rows):
+        return rows[:0]
+    outside = np.setdiff1d(np.arange(n), rows.numpy())
+    picked = np.random.default_rng(0).choice(outside, min(sample, len(outside)), replace=False)
+    return torch.as_tensor(np.sort(picked), dtype=torch.long)
+
+
+def _impute(proxy: np.ndarray, rows: np.ndarray, scored: np.ndarray, extra_from: int) -> np.ndarray:
+    """The model's scores for all videos: the head's where scored, else a line in stage 1's score fitted on the
+    random sample (rows[extra_from:]) plus one of its residuals (fixed seed)."""
+    full = np.empty(len(proxy), dtype=np.float64)
+    if extra_from < len(rows):
+        x, y = proxy[rows[extra_from:]], scored[extra_from:]
+        slope, intercept = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(np.mean(y)))
+        residuals = y - (slope * x + intercept)
+        full[:] = slope * proxy + intercept + np.random.default_rng(0).choice(residuals, len(proxy))
+    full[rows] = scored
+    return full
 
 
 # ---- search and explain ----------------------------------------------------------------------------------
 
-def search(index: SearchIndex, queries: list[str], k: int = 10, weight: float = 0.0, k_shortlist: int = 200,
-           fuzzy: float | None = 0.8, thumbnails: str | Path | None = None, thumbnail_frames: int = 5) -> list[list[Hit]]:
-    """The top ``k`` videos for each query, each explained (`Hit`); thumbnail strips under ``thumbnails``."""
+def ranked(index: SearchIndex, queries: list[str], weight: float = 0.0, k_shortlist: int = 200,
+           fuzzy: float | None = 0.8) -> list[tuple[np.ndarray, np.ndarray, object, np.ndarray]]:
+    """Per query: (shortlisted rows best first, their totals, the model's ScoreOutput over them in that order, the
+    string-match scores of every video)."""
     from tcd.lexical import bm25_scores
 
     if any(not q.strip() for q in queries):
         raise SearchIndexError("empty query: say what the video shows or what is written in it")
-    if len(index) == 0:
-        return [[] for _ in queries]
     model = index.model
     pooled, present = index.pooled()
     with torch.no_grad():
         encoded = model.encode_queries(list(queries))
     strings = bm25_scores(queries, index.documents, fuzzy=fuzzy)
     results = []
-    for qi, query in enumerate(queries):
+    for qi in range(len(queries)):
         rows, total, out = rank(model, encoded[qi:qi + 1], index.state, pooled, present, strings[qi], weight,
                                 k_shortlist)
-        order = np.argsort(-total, kind="stable")[:k]
+        order = np.argsort(-total, kind="stable")
+        out.sim, out.parts = out.sim[:, order], {k: p[:, order] for k, p in out.parts.items()}
+        results.append((rows.numpy()[order], total[order], out, strings[qi]))
+    return results
+
+
+def search(index: SearchIndex, queries: list[str], k: int = 10, weight: float = 0.0, k_shortlist: int = 200,
+           fuzzy: float | None = 0.8, thumbnails: str | Path | None = None, thumbnail_frames: int = 5) -> list[list[Hit]]:
+    """The top ``k`` videos for each query, each explained (`Hit`); thumbnail strips under ``thumbnails``."""
+    if any(not q.strip() for q in queries):
+        raise SearchIndexError("empty query: say what the video shows or what is written in it")
+    if len(index) == 0:
+        return [[] for _ in queries]
+    with torch.no_grad():
+        encoded = index.model.encode_queries(list(queries))
+    results = []
+    for qi, (rows, total, out, string) in enumerate(ranked(index, queries, weight, k_shortlist, fuzzy)):
         hits = []
-        for pos in order:
+        for pos in range(min(k, len(rows))):
             row = int(rows[pos])
             parts = {name: float(p[0, pos]) for name, p in out.parts.items()}
-            parts.update(model=float(out.sim[0, pos]), string=float(strings[qi, row]), string_weight=weight)
-            window = best_window(index, row, query, encoded[qi], fuzzy)
+            parts.update(model=float(out.sim[0, pos]), string=float(string[row]), string_weight=weight)
+            window = best_window(index, row, queries[qi], encoded[qi], fuzzy)
             video = index.videos[row]
             strip = None
             if thumbnails is not None:
