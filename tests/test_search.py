@@ -40,7 +40,8 @@ def study(tmp_path_factory):
               "frames": {"num_frames": 4, "size": 32}, "ocr": {"source": "provided"},
               "model": {"variant": "tcd", "vision_layers": 1, "vision_width": 64, "vision_heads": 2,
                         "embed_dim": 64, "ctcd_heads": 2},
-              "train": {"epochs": 1, "batch_size": 4, "warmup_steps": 1, "val_fraction": 0.2}}
+              "train": {"epochs": 1, "batch_size": 4, "warmup_steps": 1, "val_fraction": 0.2, "seeds": [0]},
+              "lexical": {"fusion": ["tcd"]}}
     (tmp / "params.yaml").write_text(yaml.safe_dump(values))
     params = load_params(tmp / "params.yaml")
     for split in SPLITS:
@@ -49,7 +50,9 @@ def study(tmp_path_factory):
         captions_path(params, split).write_text(json.dumps(build_captions(params, split)))
     torch.manual_seed(0)
     model = build_model(model_config(params))
-    train_model(model, load_split_data(params, "train"), params.train, seed=0, out_dir=tmp / "ckpt", progress=False)
+    ckpt = tmp / "artifacts" / "models" / "tcd" / "seed0"   # where the train stage puts it (the notebook reads it)
+    train_model(model, load_split_data(params, "train"), params.train, seed=0, out_dir=ckpt, progress=False)
+    (tmp / "ckpt").symlink_to(ckpt)
     test = load_split(params.paths.corpus, "test")
     build_index(params.paths.corpus, tmp / "ckpt" / "model.pt", tmp / "index", settings_from_params(params),
                 entries=test, progress=False)
@@ -191,6 +194,26 @@ def test_cli_search_json_and_one_line_errors(study, tmp_path):
                           (("search", corrupt, "GRILL"), "corrupt manifest")):
         out = _cli(*args, "--weight", "0", "--params", tmp / "params.yaml")
         assert out.returncode == 2 and message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_search_notebook_writes_the_gallery_and_the_recall_check(study):
+    """The search stage: its index, the recall beside the evaluation's, the misread table and the gallery."""
+    from tcd.eval import evaluate_variant, read_evaluation
+    from tcd.lexical import evaluate_fusion
+    from tcd.notebook import run_notebook
+
+    tmp, params, test = study
+    evaluate_variant(params, "tcd")
+    evaluate_fusion(params, "tcd")
+    out = tmp / "reports" / "figures" / "search"
+    run_notebook("search", {"params_file": str(tmp / "params.yaml"), "gallery": 1, "k": 2, "out_dir": str(out)},
+                 out_dir=tmp / "reports" / "notebooks", cwd=ROOT, progress=False, html=False)
+    summary = json.loads((out / "summary.json").read_text())
+    exact, evaluation = summary["recall"][0]["R@10"], summary["recall"][2]["R@10"]
+    assert exact == pytest.approx(evaluation)   # 6 videos < K: exhaustive, the fusion stage's own ranking
+    gallery = json.loads((out / "gallery.json").read_text())
+    assert len(gallery) == 2 and len(gallery[0]["hits"]) == 2 and (out / "query_01.png").is_file()
+    assert read_evaluation(tmp / "reports", "tcd+lexical")["n_videos"] == 6
 
 
 def test_two_stage_keeps_the_exhaustive_top10_and_is_exact_when_k_covers_the_index():

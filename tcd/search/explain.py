@@ -48,3 +48,24 @@ def thumbnail_strip(video: dict, window: dict, out_dir: Path, n: int = 5) -> Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     strip.save(path)
     return path
+
+
+def hits_figure(query: str, hits: list):
+    """The paper's Figs. 6-7 for any query: one row per hit, its thumbnail strip (the best window's frames framed),
+    the total score and its parts, and the best window's caption with its time span."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    fig, axes = plt.subplots(max(1, len(hits)), 1, figsize=(9, 1.6 * max(1, len(hits))), squeeze=False)
+    fig.suptitle(f"“{query}”", fontsize=11, x=0.01, ha="left")
+    for ax, (n, hit) in zip(axes[:, 0], enumerate(hits, 1)):
+        ax.axis("off")
+        if hit.thumbnail:
+            ax.imshow(Image.open(hit.thumbnail))
+        parts = "  ".join(f"{k} {v:.2f}" for k, v in hit.parts.items() if k not in ("string_weight",))
+        w = hit.window
+        ax.set_title(f"{n}. {hit.id}   total {hit.score:+.2f}   [{parts}]\n"
+                     f"window {w['start']:.1f}–{w['end']:.1f} s ({w['matched_by']}): “{w['caption']}”",
+                     fontsize=7.5, loc="left")
+    fig.tight_layout()
+    return fig
