@@ -223,3 +223,21 @@ def test_two_stage_keeps_the_exhaustive_top10_and_is_exact_when_k_covers_the_ind
     exact = [r for r in rows if r["K"] == 400][0]
     assert exact["kept_top10_model"] == 1.0 and exact["kept_top10_fused"] == 1.0
     assert 0.0 < [r for r in rows if r["K"] == 50][0]["kept_top10_model"] <= 1.0
+
+
+def test_an_imported_folder_is_indexed_with_its_uncaptioned_videos(study, tmp_path):
+    from tcd.corpus.folder import import_folder
+
+    tmp, params, test = study
+    videos = tmp_path / "my_videos"
+    videos.mkdir()
+    for n, entry in enumerate(test[:2]):
+        shutil.copy(Path(params.paths.corpus) / "Videos" / entry.path, videos / f"clip{n}.mp4")
+    (tmp_path / "captions.csv").write_text("video,caption\nclip0.mp4,a street at night\n")
+    import_folder(videos, tmp_path / "captions.csv", tmp_path / "corpus")
+    (tmp_path / "no_tracks").mkdir()
+    summary = build_index(tmp_path / "corpus", tmp / "ckpt" / "model.pt", tmp_path / "idx", settings_from_params(params),
+                          tracks=tmp_path / "no_tracks", progress=False)
+    assert summary["added"] == 2 and summary["missing_tracks"] == 2   # clip1 has no caption, but is searchable
+    hits = search(open_index(tmp_path / "idx"), ["a street at night"], k=2, weight=0.0)[0]
+    assert sorted(h.id for h in hits) == ["User/clip0", "User/clip1"]

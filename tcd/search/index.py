@@ -147,18 +147,27 @@ def _check_checkpoint(ckpt: Path, manifest: dict) -> None:
 # ---- building --------------------------------------------------------------------------------------------
 
 def root_entries(root: str | Path) -> list:
-    """Every video of a TextVR-layout root's annotation files (train, then test), each once."""
-    from tcd.corpus.textvr import load_split
+    """Every video of a root: its annotation files' entries (train, then test), then the .mp4 files under its
+    Videos folder that no annotation lists (a `tcd data import` places uncaptioned videos there), each once."""
+    from tcd.corpus.textvr import VideoEntry, load_split, videos_dir
 
     root = Path(root)
-    files = [s for s in ("train", "test") if (root / f"TextVR_{s}.json").is_file()]
-    if not files:
-        raise SearchIndexError(f"{root}: no TextVR_train.json or TextVR_test.json; import a folder of videos with "
-                               "`tcd data import VIDEOS CAPTIONS ROOT` first")
     entries = {}
-    for split in files:
-        for entry in load_split(root, split):
-            entries.setdefault(entry.video_id, entry)
+    for split in ("train", "test"):
+        if (root / f"TextVR_{split}.json").is_file():
+            for entry in load_split(root, split):
+                entries.setdefault(entry.video_id, entry)
+    folder = videos_dir(root)
+    listed = {e.path for e in entries.values()}
+    for file in sorted(folder.rglob("*.mp4")) if folder.is_dir() else []:
+        path = file.relative_to(folder).as_posix()
+        if path not in listed:
+            entries.setdefault(path[:-4], VideoEntry(video_id=path[:-4], path=path, domain=path.split("/")[0],
+                                                     split="", source="folder", ocr_path=path[:-4] + ".json",
+                                                     captions=(), desc_ids=(), duration=0.0))
+    if not entries:
+        raise SearchIndexError(f"{root}: no annotation file and no .mp4 under {folder}; import a folder of videos "
+                               "with `tcd data import VIDEOS CAPTIONS ROOT` first")
     return list(entries.values())
 
 
