@@ -178,7 +178,9 @@ def test_broken_videos_are_skipped_counted_and_listed(study, tmp_path):
     assert json.loads((tmp_path / "idx" / MANIFEST).read_text())["skipped"][0]["video"] == test[1].video_id
 
 
-def test_cli_search_json_and_one_line_errors(study, tmp_path):
+def test_cli_search_json_and_one_line_errors(study, tmp_path, capsys):
+    from tcd.cli import main
+
     tmp, params, test = study
     out = _cli("search", tmp / "index", test[0].captions[0], "-k", "2", "--json", "--weight", "0.5",
                "--params", tmp / "params.yaml", "--no-thumbnails")
@@ -192,8 +194,10 @@ def test_cli_search_json_and_one_line_errors(study, tmp_path):
     for args, message in ((("search", tmp / "index", "  "), "empty query"),
                           (("search", tmp_path / "nowhere", "GRILL"), "no such index folder"),
                           (("search", corrupt, "GRILL"), "corrupt manifest")):
-        out = _cli(*args, "--weight", "0", "--params", tmp / "params.yaml")
-        assert out.returncode == 2 and message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+        capsys.readouterr()
+        assert main([*map(str, args), "--weight", "0", "--params", str(tmp / "params.yaml")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
 
 
 def test_search_notebook_writes_the_gallery_and_the_recall_check(study):
