@@ -7,6 +7,8 @@
   tcd data leaderboard ROOT SIM.npy OUT.npy           the test matrix in TextVR_test_rand.json order (CodaLab)
   tcd data import VIDEOS_DIR CAPTIONS OUT_ROOT        a TextVR-layout corpus from a folder of videos + captions
   tcd data convert {msrvtt,m4vitevqa} SRC OUT         MSR-VTT or M4-ViteVQA converted to the TextVR layout
+  tcd index ROOT --checkpoint CKPT --out INDEX [--add]  encode a TextVR-layout root's videos once, for search
+  tcd search INDEX "QUERY" [-k 10] [--json]           the best videos for a query, each explained (README: search)
   tcd notebook NAME [-p KEY=VALUE ...] [--tag T]      run notebooks/NAME.py through papermill (every DVC stage)
   tcd summary                                         each variant's headline metrics and the claims' verdicts
   tcd train [--variant V] [--seed S] [--out-dir D]    one training run; `torchrun --nproc_per_node K -m tcd.cli train` for DDP
@@ -15,6 +17,7 @@
   tcd bench score [--n 2727 | --sizes 1000,2727] [--json]          seconds to score N captions x N videos
   tcd bench data [--videos 48] [--loader-workers 0,2] [--json]     frames/s decoded into the cache, served to training
   tcd bench ocr [--max-sides 320,480,640,960,1280] [--json]        EasyOCR word recall and frames/s at 720p by ocr.max_side
+  tcd bench search [--videos 10000,100000] [--json]               two-stage search: queries/s, exhaustive top-10 kept per K
     (at --preset clip-b32 the default variants include starvr_paper: StarVR with TextVR's own encoders)
 
 Mistakes (an unknown notebook, params file, key or variant) end in one line on stderr and exit status 2.
@@ -263,6 +266,61 @@ def _train(args: argparse.Namespace) -> None:
         print(json.dumps(summary))
 
 
+def _index(args: argparse.Namespace) -> None:
+    from tcd.config import load_params
+    from tcd.search.index import SearchIndexError, build_index, settings_from_params
+
+    params = load_params(args.params)
+    try:
+        summary = build_index(args.root, args.checkpoint, args.out, settings_from_params(params), tracks=args.tracks,
+                              add=args.add, batch_size=args.batch_size, device=args.device, progress=not args.quiet)
+    except SearchIndexError as err:
+        raise UsageError(str(err)) from None
+    print(json.dumps(summary, indent=1))
+
+
+def _search(args: argparse.Namespace) -> None:
+    from tcd.config import load_params
+    from tcd.search import SearchIndexError, fusion_weight, open_index, search
+    from tcd.search.query import checkpoint_seed
+
+    params = load_params(args.params)
+    if not args.query.strip():
+        raise UsageError("empty query: say what the video shows or what is written in it")
+    try:
+        index = open_index(args.index, device=args.device or "cpu")
+        weight = args.weight
+        if weight is None:
+            ckpt = index.manifest["checkpoint"]["path"]
+            table = args.fusion_table or Path(params.paths.reports) / "tables" / "fusion" / f"{index.model.cfg.variant}.csv"
+            weight = fusion_weight(table, checkpoint_seed(ckpt))
+        if not 0.0 <= weight <= 1.0:
+            raise UsageError(f"--weight {weight}: the string match's weight is in [0, 1]")
+        thumbs = None if args.no_thumbnails else Path(args.thumbnails or Path(args.index) / "thumbnails")
+        hits = search(index, [args.query], k=args.k, weight=weight, k_shortlist=args.shortlist or params.search.shortlist,
+                      fuzzy=params.search.fuzzy, thumbnails=thumbs, thumbnail_frames=params.search.thumbnail_frames)[0]
+    except SearchIndexError as err:
+        raise UsageError(str(err)) from None
+    if args.json:
+        print(json.dumps([h.to_json() for h in hits], indent=1))
+        return
+    print(f"{len(index)} videos, string-match weight {weight}")
+    for n, h in enumerate(hits, 1):
+        parts = "  ".join(f"{k} {v:.3f}" for k, v in h.parts.items() if k != "string_weight")
+        w = h.window
+        print(f"{n:>3}. {h.score:+.3f}  {h.video}\n       {parts}\n       window {w['start']:.2f}-{w['end']:.2f} s "
+              f"({w['matched_by']}): {w['caption']!r}" + (f"\n       {h.thumbnail}" if h.thumbnail else ""))
+
+
+def _bench_search(args: argparse.Namespace) -> None:
+    from tcd.search.bench import search_bench
+
+    rows = search_bench([int(v) for v in args.videos.split(",")], [int(k) for k in args.shortlists.split(",")],
+                        queries=args.queries, num_frames=args.num_frames, threads=args.threads, device=args.device,
+                        weight=args.weight, seed=args.seed)
+    _print_rows(rows, args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tcd import __version__
 
@@ -287,6 +345,32 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "frames":
             cmd.add_argument("--quiet", action="store_true", help="no progress bar")
         cmd.set_defaults(func=func)
+
+    index = commands.add_parser("index", help="encode a TextVR-layout root's videos once, for `tcd search`")
+    index.add_argument("root", help="a TextVR-layout root (SynthTextVR, TextVR, a `tcd data import` output)")
+    index.add_argument("--checkpoint", required=True, help="a trained model, e.g. artifacts/models/tcd/seed0/model.pt")
+    index.add_argument("--out", required=True, help="the index folder")
+    index.add_argument("--add", action="store_true", help="append new videos to an existing index (same checkpoint)")
+    index.add_argument("--tracks", help="folder of Kwai-schema OCR tracks (default: ROOT/Kwai_VideoOCR, else EasyOCR)")
+    index.add_argument("--params", default="params.yaml", help="frames, windows, ocr and search knobs")
+    index.add_argument("--batch-size", type=int, default=16, help="videos encoded together")
+    index.add_argument("--device", help="cuda or cpu (default: cuda when present)")
+    index.add_argument("--quiet", action="store_true", help="no progress bar")
+    index.set_defaults(func=_index)
+
+    search = commands.add_parser("search", help="rank an index's videos for a query; every hit explained")
+    search.add_argument("index", help="an index folder (`tcd index`)")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=10, help="hits shown")
+    search.add_argument("--json", action="store_true", help='a list of {"video","score","parts","window","thumbnail"}')
+    search.add_argument("--weight", type=float, help="string-match weight in [0, 1] (default: the fusion stage's)")
+    search.add_argument("--fusion-table", help="default: <paths.reports>/tables/fusion/<variant>.csv")
+    search.add_argument("--shortlist", type=int, help="K of the first stage (default: search.shortlist)")
+    search.add_argument("--thumbnails", help="folder of thumbnail strips (default: INDEX/thumbnails)")
+    search.add_argument("--no-thumbnails", action="store_true")
+    search.add_argument("--params", default="params.yaml", help="search knobs and paths.reports")
+    search.add_argument("--device", help="cpu (default) or cuda")
+    search.set_defaults(func=_search)
 
     notebook = commands.add_parser("notebook", help="run a study notebook through papermill")
     notebook.add_argument("name", help="notebook name under notebooks/, without .py (e.g. 03_train)")
@@ -379,6 +463,17 @@ def build_parser() -> argparse.ArgumentParser:
     ocr_bench.add_argument("--warmup", type=int, default=1, help="videos read untimed first (the median of the rest)")
     ocr_bench.add_argument("--json", action="store_true")
     ocr_bench.set_defaults(func=_bench_ocr)
+    search_bench = bench.add_parser("search", help="two-stage search on synthetic index tensors: speed and top-10 kept")
+    search_bench.add_argument("--videos", default="10000,100000", help="comma-separated index sizes")
+    search_bench.add_argument("--shortlists", default="50,200,1000", help="comma-separated K values")
+    search_bench.add_argument("--queries", type=int, default=20, help="queries timed per size")
+    search_bench.add_argument("--num-frames", type=int, default=4, help="frames = OCR windows per video (study: 4)")
+    search_bench.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    search_bench.add_argument("--weight", type=float, default=0.5, help="string-match weight of the fused ranking")
+    search_bench.add_argument("--seed", type=int, default=0)
+    search_bench.add_argument("--device", help="cpu (default) or cuda")
+    search_bench.add_argument("--json", action="store_true")
+    search_bench.set_defaults(func=_bench_search)
     return parser
 
 

@@ -182,6 +182,16 @@ class LexicalConfig:
 
 
 @dataclass(frozen=True)
+class SearchConfig:
+    """`tcd index` / `tcd search` and the search stage (tcd.search)."""
+
+    shortlist: int = 200          # K videos the first stage keeps for the full head (chosen with `tcd bench search`)
+    fuzzy: float | None = 0.8     # string match of misread words (tcd.lexical.bm25_scores); the fusion stage uses none
+    fp16: bool = True             # index tensors stored in fp16
+    thumbnail_frames: int = 5     # frames per hit's thumbnail strip
+
+
+@dataclass(frozen=True)
 class AblationsConfig:
     """Named grids of overrides (``grids.<name>.<row>: {dotted.key: value}``), each run on ``variant``
     for every seed in ``seeds``; one DVC stage and one table per grid."""
@@ -204,6 +214,7 @@ class Params:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     lexical: LexicalConfig = field(default_factory=LexicalConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     ablations: AblationsConfig = field(default_factory=AblationsConfig)
 
     def to_dict(self) -> dict[str, Any]:
