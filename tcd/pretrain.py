@@ -171,30 +171,24 @@ def evaluate_reference_rows(params: Params) -> dict[str, dict]:
     (SynthTextVR only), each written as a variant's evaluation (metrics, per-domain table, scores under
     ``<work>/scores/<row>/``, the pretraining's seed as its one seed). Returns each row's summary."""
     from tcd.data import load_split_data
-    from tcd.eval import _save_scores, score_gallery, summarise_variant
-    from tcd.model import ScoreOutput, load_model
+    from tcd.eval import save_scores, score_gallery, summarise_variant
+    from tcd.model import load_model
     from tcd.train import default_device
 
-    import torch
-
     test = load_split_data(params, "test")
-    seed = params.pretrain.seed
-    model = load_model(pretrain_checkpoint(params), map_location=default_device())
-    rows = {ZERO_SHOT: score_gallery(model, test, params.eval.query_chunk, params.eval.video_chunk)}
-    captions, caption_video = test.gallery_captions()
     gallery = test.gallery or test.entries
+    video_ids, domains = [e.video_id for e in gallery], [e.domain for e in gallery]
+    model = load_model(pretrain_checkpoint(params), map_location=default_device())
+    out, caption_video = score_gallery(model, test, params.eval.query_chunk, params.eval.video_chunk)
+    rows = {ZERO_SHOT: (out.sim.numpy(), {k: v.numpy() for k, v in out.parts.items()})}
     try:
-        records = card_videos(params.paths.corpus, "test", [e.video_id for e in gallery])
+        records = card_videos(params.paths.corpus, "test", video_ids)
+        rows[VISUAL_ORACLE] = (visual_oracle_scores(test.gallery_captions()[0], records, domains), {})
     except FileNotFoundError:
-        records = None   # a real corpus: no oracle row
-    if records is not None:
-        oracle = torch.from_numpy(visual_oracle_scores(captions, records, [e.domain for e in gallery]))
-        rows[VISUAL_ORACLE] = (ScoreOutput(oracle, {}), caption_video)
-    results = {}
-    for name, (out, cv) in rows.items():
-        scores_dir = Path(params.paths.work) / "scores" / name
-        scores_dir.mkdir(parents=True, exist_ok=True)
-        _save_scores(scores_dir, seed, out, cv, test)
-        results[name] = summarise_variant(params.paths.reports, name, {seed: out.sim.numpy()}, cv,
-                                          [e.domain for e in gallery], len(test.skipped))
+        pass   # a real corpus: no record of what its videos show, no oracle row
+    seed, results = params.pretrain.seed, {}
+    for name, (sim, parts) in rows.items():
+        save_scores(Path(params.paths.work) / "scores" / name, seed, sim, caption_video, video_ids, parts)
+        results[name] = summarise_variant(params.paths.reports, name, {seed: sim}, caption_video, domains,
+                                          len(test.skipped))
     return results

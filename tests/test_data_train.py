@@ -27,7 +27,7 @@ def params(tmp_path_factory):
         "paths": {"corpus": str(tmp / "data"), "work": str(tmp / "artifacts"), "reports": str(tmp / "reports")},
         "frames": {"num_frames": 4, "size": 32},
         "ocr": {"source": "provided"},
-        "model": {"variant": "tcd", "vision_layers": 1, "vision_width": 64, "vision_heads": 2,
+        "model": {"variant": "tcd", "vision_init": "scratch", "vision_layers": 1, "vision_width": 64, "vision_heads": 2,
                   "embed_dim": 64, "ctcd_heads": 2},
         "train": {"epochs": 2, "batch_size": 4, "warmup_steps": 1},
     }

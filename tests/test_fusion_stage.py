@@ -29,7 +29,7 @@ def fused(tmp_path_factory):
     (tmp / "data" / "Videos" / victim.path).write_bytes(b"not a video")
     values = {"paths": {"corpus": str(tmp / "data"), "work": str(tmp / "artifacts"), "reports": str(tmp / "reports")},
               "frames": {"num_frames": 4, "size": 32}, "ocr": {"source": "provided"},
-              "model": {"variant": "tcd", "vision_layers": 1, "vision_width": 64, "vision_heads": 2,
+              "model": {"variant": "tcd", "vision_init": "scratch", "vision_layers": 1, "vision_width": 64, "vision_heads": 2,
                         "embed_dim": 64, "ctcd_heads": 2},
               "train": {"seeds": [0, 1], "val_fraction": 0.25}}
     (tmp / "params.yaml").write_text(yaml.safe_dump(values))

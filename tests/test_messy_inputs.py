@@ -49,7 +49,7 @@ def study(clean: Path, tmp_path: Path, train: dict | None = None, frames_workers
         "paths": {"corpus": str(corpus), "work": str(tmp_path / "artifacts"), "reports": str(tmp_path / "reports")},
         "frames": {"num_frames": 4, "size": 32, "workers": frames_workers},
         "ocr": {"source": "provided", "workers": 1},
-        "model": {"variant": "tcd", "vision_layers": 1, "vision_width": 64, "vision_heads": 2,
+        "model": {"variant": "tcd", "vision_init": "scratch", "vision_layers": 1, "vision_width": 64, "vision_heads": 2,
                   "embed_dim": 64, "ctcd_heads": 2},
         "train": {"epochs": 1, "batch_size": 4, "warmup_steps": 1, **(train or {})},
     }

@@ -38,7 +38,7 @@ def study(tmp_path_factory):
              tmp / "data", progress=False)
     values = {"paths": {"corpus": str(tmp / "data"), "work": str(tmp / "artifacts"), "reports": str(tmp / "reports")},
               "frames": {"num_frames": 4, "size": 32}, "ocr": {"source": "provided"},
-              "model": {"variant": "tcd", "vision_layers": 1, "vision_width": 64, "vision_heads": 2,
+              "model": {"variant": "tcd", "vision_init": "scratch", "vision_layers": 1, "vision_width": 64, "vision_heads": 2,
                         "embed_dim": 64, "ctcd_heads": 2},
               "train": {"epochs": 1, "batch_size": 4, "warmup_steps": 1, "val_fraction": 0.2, "seeds": [0]},
               "lexical": {"fusion": ["tcd"]}}
