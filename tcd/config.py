@@ -155,9 +155,9 @@ class PretrainConfig:
     clip-description pairs: what CLIP's pretraining gives the paper's models."""
 
     seed: int = 1000            # the clips' own seed: never SynthTextVR's videos
-    clips: int = 8000           # distinct clip-description pairs
+    clips: int = 12000          # distinct frame-description pairs (one frame of each generated clip)
     epochs: int = 4
-    batch_size: int = 64
+    batch_size: int = 128
     lr: float = 1e-3
     warmup_steps: int = 50
 

@@ -34,19 +34,21 @@ ZERO_SHOT, VISUAL_ORACLE = "zero_shot", "visual_oracle"   # their rows' names in
 # ---- the pairs -----------------------------------------------------------------------------------------------
 
 def _render(job: tuple) -> tuple[np.ndarray, str, str]:
-    """One clip: its sampled frames at the model's size, its description, its domain (seeded by its index alone,
-    so the set is the same with any number of processes)."""
+    """One pair: one frame of a generated clip at the model's size (one of the frames the study samples, drawn at
+    random: CLIP learns from images, and mean pooling cannot see motion either), its description, its domain. Seeded
+    by its index alone, so the set is the same with any number of processes."""
     from tcd.corpus.synth import visual_clip
 
     index, seed, corpus, num_frames, size, fit = job
     rng = np.random.default_rng([seed, index])
-    only = segment_centers(int(round(corpus.seconds * corpus.fps)), num_frames)
-    frames, description, domain = visual_clip(rng, corpus, only)
-    return np.stack([fit_frame(f, size, fit) for f in frames]), description, domain
+    sampled = segment_centers(int(round(corpus.seconds * corpus.fps)), num_frames)
+    frames, description, domain = visual_clip(rng, corpus, [sampled[rng.integers(num_frames)]])
+    return fit_frame(frames[0], size, fit)[None], description, domain
 
 
 def make_pairs(params: Params, n: int | None = None, workers: int | None = None) -> SplitData:
-    """``pretrain.clips`` generated clip-description pairs as a training split (frames in memory, no OCR)."""
+    """``pretrain.clips`` generated frame-description pairs as a training split (one frame per clip, in memory,
+    no OCR)."""
     n = params.pretrain.clips if n is None else n
     f = params.frames
     jobs = [(i, params.pretrain.seed, params.corpus, f.num_frames, f.size, f.fit) for i in range(n)]
@@ -59,19 +61,19 @@ def make_pairs(params: Params, n: int | None = None, workers: int | None = None)
     frames = np.stack([c[0] for c in clips])
     entries = [VideoEntry(f"pretrain/{i:06d}", f"pretrain/{i:06d}.mp4", c[2], "pretrain", "tcd.pretrain", "",
                           (c[1],), (i,), params.corpus.seconds) for i, c in enumerate(clips)]
-    num = f.num_frames
-    return SplitData(entries=entries, frames=frames, frame_mask=np.ones((n, num), bool),
-                     windows=[[""] * num for _ in range(n)], window_mask=np.zeros((n, num), bool),
-                     words=[[] for _ in range(n)], geometry=[np.zeros((0, 12), np.float32) for _ in range(n)],
-                     captions=[c[1] for c in clips], caption_video=np.arange(n))
+    return SplitData(entries=entries, frames=frames, frame_mask=np.ones((n, 1), bool), windows=[[""] for _ in range(n)],
+                     window_mask=np.zeros((n, 1), bool), words=[[] for _ in range(n)],
+                     geometry=[np.zeros((0, 12), np.float32) for _ in range(n)], captions=[c[1] for c in clips],
+                     caption_video=np.arange(n))
 
 
 # ---- the run -------------------------------------------------------------------------------------------------
 
 def pretrain_config(params: Params):
-    """The pretrained model: the study's tiny towers as ``clip4clip`` (frames and description, no OCR), from scratch."""
+    """The pretrained model: the study's tiny towers as ``clip4clip`` on one frame (no OCR), from scratch."""
     base = model_config(dataclasses.replace(params, model=dataclasses.replace(params.model, vision_init="scratch")))
-    return dataclasses.replace(base, variant="clip4clip", text_condition=None, hsc=None, co_attention=None, ctcd=None)
+    return dataclasses.replace(base, variant="clip4clip", num_frames=1, text_condition=None, hsc=None,
+                               co_attention=None, ctcd=None)
 
 
 def pretrain_train_config(params: Params) -> TrainConfig:
@@ -178,7 +180,7 @@ def evaluate_reference_rows(params: Params) -> dict[str, dict]:
     test = load_split_data(params, "test")
     gallery = test.gallery or test.entries
     video_ids, domains = [e.video_id for e in gallery], [e.domain for e in gallery]
-    model = load_model(pretrain_checkpoint(params), map_location=default_device())
+    model = load_model(pretrain_checkpoint(params), map_location=default_device(), num_frames=params.frames.num_frames)
     out, caption_video = score_gallery(model, test, params.eval.query_chunk, params.eval.video_chunk)
     rows = {ZERO_SHOT: (out.sim.numpy(), {k: v.numpy() for k, v in out.parts.items()})}
     try:

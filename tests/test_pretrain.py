@@ -25,7 +25,7 @@ def params(tmp_path):
 def test_pairs_are_the_same_with_any_number_of_processes_and_describe_only_visuals(params):
     one, two = make_pairs(params, n=6, workers=1), make_pairs(params, n=6, workers=2)
     assert np.array_equal(one.frames, two.frames) and one.captions == two.captions
-    assert one.frames.shape == (6, 2, 32, 32, 3) and one.frames.dtype == np.uint8
+    assert one.frames.shape == (6, 1, 32, 32, 3) and one.frames.dtype == np.uint8   # image-text pairs, as CLIP's
     assert not one.window_mask.any()                          # no OCR: the pretrained model never reads windows
     for caption in one.captions:
         phrases, domain = caption_visuals(caption)
@@ -61,6 +61,7 @@ def test_the_study_points_the_tiny_vision_tower_at_the_pretrain_checkpoint(param
     scratch = dataclasses.replace(params, model=dataclasses.replace(params.model, vision_init="scratch"))
     assert model_config(scratch).vision is None
     assert pretrain_config(params).vision is None and pretrain_config(params).variant == "clip4clip"
+    assert pretrain_config(params).num_frames == 1
     with pytest.raises(ValueError, match="vision_init='imagenet'"):
         ModelConfig(vision_init="imagenet")
 

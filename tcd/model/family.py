@@ -21,6 +21,7 @@ does only the query-dependent rest. Baselines: `clip4clip` (meanP), `clip4clip_s
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -338,10 +339,14 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]
     return state, metadata
 
 
-def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> RetrievalModel:
-    """Rebuild a model saved with `model.save(path)`; scores are reproduced exactly."""
+def load_model(path: str | Path, map_location: str | torch.device = "cpu", num_frames: int | None = None) -> RetrievalModel:
+    """Rebuild a model saved with `model.save(path)`; scores are reproduced exactly. ``num_frames``: take up to that
+    many frames per video (the pretrain stage's one-frame model scores the study's videos; a model with per-frame
+    parameters, seqTransf's positions, must keep its own)."""
     state, metadata = read_checkpoint(path)
-    model = build_model(ModelConfig.from_dict(json.loads(metadata["config"])), load_weights=False).to(map_location)
+    cfg = ModelConfig.from_dict(json.loads(metadata["config"]))
+    cfg = cfg if num_frames is None else dataclasses.replace(cfg, num_frames=num_frames)
+    model = build_model(cfg, load_weights=False).to(map_location)
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.startswith(model._reloadable_prefixes())]
     if missing or unexpected:
