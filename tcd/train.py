@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from tcd.config import Params, TrainConfig, model_config
@@ -173,18 +174,31 @@ def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW with parameter groups: pretrained towers (a loaded CLIP vision backbone, fine-tuned pretrained text
     towers) at ``train.pretrained_lr``, the new layers at ``train.lr`` (a pretrained CLIP at lr 1e-3 would be
     destroyed); weight decay only on matrices, never on norms, biases, embeddings, clue tokens or the logit
-    scale. Fused AdamW when every parameter is on CUDA."""
+    scale (by parameter kind, `decayed_parameters`). Fused AdamW when every parameter is on CUDA."""
     pretrained = _pretrained_prefixes(model)
+    decayed = decayed_parameters(model)
     groups: dict[tuple[bool, bool], list] = {}
     for name, p in model.named_parameters():
         if p.requires_grad:
-            no_decay = p.ndim < 2 or "logit_scale" in name or "embedding" in name or "clue" in name
-            groups.setdefault((name.startswith(pretrained), not no_decay), []).append(p)
+            groups.setdefault((name.startswith(pretrained), name in decayed), []).append(p)
     params = [{"params": ps, "lr": cfg.pretrained_lr if is_pretrained else cfg.lr,
                "weight_decay": cfg.weight_decay if decays else 0.0}
               for (is_pretrained, decays), ps in sorted(groups.items(), key=lambda kv: (kv[0][0], not kv[0][1]))]
     fused = all(p.is_cuda for group in params for p in group["params"])
     return torch.optim.AdamW(params, fused=fused or None)
+
+
+# The weight matrices of linear maps: decayed. Everything else is not: norm weights, biases, embedding tables
+# (nn.Embedding, and free Parameters such as position / type embeddings), learnable tokens, the logit scale.
+_DECAYED_KINDS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+def decayed_parameters(model: nn.Module) -> set[str]:
+    """Names of the parameters that get weight decay, chosen by the kind of module that owns them (never by a
+    name): the weights of Linear and ConvNd layers (e.g. a ViT's patch embedding, every matrix inside CTCD)."""
+    names = {f"{prefix}.weight" if prefix else "weight" for prefix, module in model.named_modules()
+             if isinstance(module, _DECAYED_KINDS)}
+    return names & {name for name, _ in model.named_parameters()}
 
 
 def _pretrained_prefixes(model) -> tuple[str, ...]:

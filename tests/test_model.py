@@ -142,6 +142,19 @@ def test_frozen_text_features_are_memoised_once_per_process_outside_the_state_di
     assert torch.equal(model.text.memo[key], before)
 
 
+def test_a_memoised_feature_does_not_depend_on_the_batch_it_was_computed_in():
+    """Bit for bit (a fresh clone's run must reproduce every score): alone, or first computed beside a longer string
+    that would pad it, a string's frozen feature is the same."""
+    model = small_model("starvr")
+    encoder, word, longer = model.ocr_encoder, "gekus honey", "a much longer sign with many more words on it 24/7"
+    features = []
+    for context in ([word], [longer, word, "exit"], ["exit", word]):
+        for s in context:
+            encoder.memo.pop((model.cfg.ocr_max_tokens, s), None)
+        features.append(encoder.tower_features(context, "ocr")[context.index(word)])
+    assert all(torch.equal(f, features[0]) for f in features[1:])
+
+
 def test_text_condition_off_precomputes_all_vectors():
     model = small_model("tcd", text_condition=False).eval()
     assert not model.query_dependent

@@ -45,8 +45,8 @@ def test_auto_chunks_from_free_memory_give_the_fixed_chunks_scores():
     # 10 videos of 16 bytes; a quarter of 6400 B: 800 B for videos (all 10 fit), 800 B = 200 floats per block,
     # 8 floats per pair (no pair intermediates) -> 200 // (10 * 8) = 2 queries a block
     state = VideoState({"a": torch.zeros(10, 4)})
-    assert auto_chunks(SimpleNamespace(pair_floats=0), 7, state, free_bytes=6400) == (2, 10, 200)
-    assert auto_chunks(SimpleNamespace(pair_floats=0), 7, state, free_bytes=640) == (1, 5, 20)
+    assert auto_chunks(SimpleNamespace(pair_floats=0, head_floats=0), 7, state, free_bytes=6400) == (2, 10, 200)
+    assert auto_chunks(SimpleNamespace(pair_floats=0, head_floats=0), 7, state, free_bytes=640) == (1, 5, 20)
     model = small_model("tcd", seed=3).eval()
     batch = make_batch(model, b=5, seed=3)
     with torch.no_grad():

@@ -32,6 +32,33 @@ def test_pretrained_towers_train_slowly_and_norms_biases_embeddings_never_decay(
     assert sum(len(g["params"]) for g in make_optimizer(model, cfg).param_groups) == len(names)
 
 
+def test_weight_decay_follows_the_parameter_kind_not_its_name():
+    """Matrices under `clue.` and the ViT's patch-embedding convolution decay (a substring rule spared them);
+    the clue tokens, type / position / class embeddings, norms and biases do not."""
+    torch.manual_seed(0)
+    cfg = TrainConfig(lr=1e-3, pretrained_lr=1e-6, weight_decay=0.05)
+
+    def decay_of(model):
+        group_of = {id(p): g["weight_decay"] for g in make_optimizer(model, cfg).param_groups for p in g["params"]}
+        return {name: group_of[id(p)] for name, p in model.named_parameters() if p.requires_grad}
+
+    tcd = decay_of(build_model(ModelConfig(variant="tcd", **SMALL)))
+    for name in ("clue.cross_attention.q.weight", "clue.cross_attention.k.weight", "clue.cross_attention.out.weight",
+                 "co_attention.q.0.weight", "vision.backbone.embeddings.patch_embedding.weight"):
+        assert tcd[name] == 0.05, name
+    for name in ("clue.video_clue", "clue.ocr_clue", "clue.type_embedding", "clue.cross_attention.q.bias",
+                 "clue.cross_attention.norm_kv.weight", "vision.backbone.embeddings.position_embedding.weight",
+                 "vision.backbone.embeddings.class_embedding", "log_logit_scale"):
+        assert tcd[name] == 0.0, name
+    seq = decay_of(build_model(ModelConfig(variant="clip4clip_seqtransf", **SMALL)))
+    assert seq["temporal.position"] == 0.0                                     # a position table [N, D]
+    assert seq["temporal.blocks.0.attention.q.weight"] == seq["temporal.blocks.0.mlp.0.weight"] == 0.05
+    assert seq["temporal.blocks.0.norm1.weight"] == seq["temporal.blocks.0.mlp.0.bias"] == 0.0
+    starvr = decay_of(build_model(ModelConfig(variant="starvr", **SMALL)))
+    assert starvr["instance_fusion.type_embedding"] == 0.0 and starvr["instance_fusion.query"] == 0.0
+    assert starvr["instance_fusion.geometry.weight"] == 0.05
+
+
 def test_clip_b32_without_its_weights_is_an_error_naming_the_fix():
     with pytest.raises(FileNotFoundError, match=r"openai/clip-vit-base-patch32.*HF_HOME.*model\.vision.*allow_random_weights"):
         build_model(ModelConfig(variant="clip4clip", preset="clip-b32"))

@@ -64,6 +64,18 @@ class VideoOcrCoAttention(nn.Module):
         bias = scale_bias(scales, mask)[:, :, None, None, :]
         return masked_softmax(logits + bias, mask[None, :, None, None, :])
 
+    @staticmethod
+    def mixing(logits: Tensor, scales: Tensor, mask: Tensor) -> Tensor:
+        """`weights` laid out as A [V, Q, Lx, H·Ly] from logits laid out [V, Lx, H, Ly] (videos first; scales
+        [V, Q, Ly]), so that Ṽ = F + A @ U with
+        U = the values [V, H·Ly, D] (values.flatten(1, 2)): each token's weights over all heads' keys in one row.
+        Masked keys get a -inf logit (exp 0, as `masked_softmax`); a video without any valid key gets zeros."""
+        has_any = mask.any(-1)                                                            # [V]
+        keep = (mask | ~has_any[:, None])[:, None]
+        bias = torch.where(keep, scale_bias(scales, mask[:, None]), float("-inf"))[:, :, None, None, :]
+        weights = torch.softmax(logits[:, None] + bias, dim=-1).flatten(-2)
+        return weights if bool(has_any.all()) else weights * has_any[:, None, None, None].to(weights.dtype)
+
     def forward(self, prep: dict[str, Tensor], frames: Tensor, ocr: Tensor, s: Tensor, r: Tensor,
                 frame_mask: Tensor, ocr_mask: Tensor) -> tuple[Tensor, Tensor]:
         """s, r [Q, V, N] token scales (Q may be 1); frames, ocr [V, N, D] -> Ṽ, Õ [Q, V, N, D]."""
@@ -109,6 +121,51 @@ class ClueAttention(nn.Module):
         values = values + weights.sum(-1, keepdim=True) * self.v.bias.view(h, d // h)
         return self.out(values.flatten(-2))
 
+    def prepare_mixed(self, clue: Tensor, base: Tensor, values: Tensor | None) -> dict[str, Tensor]:
+        """Per-video part of `read_mixed` for tokens x_i = base_i + A_i @ U (base [V, L, D], values U [V, M, D], or
+        None without a mix): products of the centred rows with the clue's logit and value maps, and U's Gram matrix."""
+        h, d = self.heads, clue.shape[-1]
+        q = self.q(self.norm_query(clue)).view(h, d // h)
+        u = torch.einsum("hk,hkd->hd", q, self.k.weight.view(h, d // h, d)) / math.sqrt(d // h)   # [H, D]
+        norm = self.norm_kv
+        g, w_v = norm.weight * u, self.v.weight.view(h, d // h, d) * norm.weight                     # [H, D], [H, dh, D]
+        centred = base - base.mean(-1, keepdim=True)                                               # [V, L, D]
+        prep = dict(sq=(centred * centred).sum(-1), xg=centred @ g.T, proj=torch.einsum("vld,hkd->vhlk", centred, w_v).contiguous(),
+                    beta_u=(u @ norm.bias).expand(len(base), h))
+        if values is not None:
+            u_c = values - values.mean(-1, keepdim=True)                                           # Ũ [V, M, D]
+            prep.update(gram=u_c @ u_c.transpose(1, 2), cross=centred @ u_c.transpose(1, 2), mix_g=u_c @ g.T,
+                        mix_proj=torch.einsum("vmd,hkd->vhmk", u_c, w_v).contiguous())
+        return prep
+
+    def read_mixed(self, prep: dict[str, Tensor], mix: Tensor | None, mask: Tensor, bias: Tensor) -> Tensor:
+        """`forward` before `out`, [V, Q, D] (videos first), on the tokens x_i = base_i + A_i @ U (mix: A
+        [V, Q, L, M], the co-attention; None: x = base) from `prepare_mixed`, without forming x (exact, for scoring).
+
+        LN(x_i) = γ∘x̃_i/σ_i + β with x̃ = x - mean(x) = base~_i + A_i Ũ (centred rows), so every product with LN(x)
+        is one of per-video tensors mixed by A: σ_i² = (|base~_i|² + 2 A_i·(Ũ base~_i) + A_i G A_iᵀ)/D + eps with
+        G = Ũ Ũᵀ; the logits ⟨LN(x_i), u_h⟩ and the projected pooled values W_v Σ_i w_hi LN(x_i) likewise.
+        bias [V, Q, L]: the key bias (log s); mask [V, L].
+        """
+        d = self.v.weight.shape[0]
+        sq, xg = prep["sq"][:, None], prep["xg"][:, None]                                         # [V, 1, L], [V, 1, L, H]
+        if mix is not None:
+            v_, q_, l_, m_ = mix.shape
+            a_v = mix.view(v_, q_ * l_, m_)                                                        # [V, Q·L, M]
+            quad = (a_v @ prep["gram"]).view(mix.shape).add_(prep["cross"][:, None], alpha=2.0)
+            sq = sq + quad.mul_(mix).sum(-1)
+            xg = xg + (a_v @ prep["mix_g"]).view(v_, q_, l_, -1)
+        sigma = (sq.clamp(min=0) / d + self.norm_kv.eps).sqrt()                                     # [V, Q, L]
+        logits = (xg / sigma[..., None] + prep["beta_u"][:, None, None]).transpose(-1, -2) + bias[..., None, :]
+        weights = masked_softmax(logits, mask[:, None, None, :])                                   # [V, Q, H, L]
+        scaled = weights / sigma[..., None, :]                                                     # w_hi / σ_i
+        out = scaled.transpose(1, 2) @ prep["proj"]                                                # [V, H, Q, dh]
+        if mix is not None:
+            out = out + (scaled @ mix).transpose(1, 2) @ prep["mix_proj"]
+        h = weights.shape[2]
+        offset = (self.v.weight @ self.norm_kv.bias + self.v.bias).view(h, d // h)
+        return (out.transpose(1, 2) + weights.sum(-1)[..., None] * offset).flatten(-2)
+
 
 class ClueDistilling(nn.Module):
     """CTCD (Algorithm 1): learnable video and OCR clues C_V, C_O with type embeddings; the video clue travels
@@ -139,6 +196,31 @@ class ClueDistilling(nn.Module):
                                         scale_bias(s, frame_mask))
         read_o, read_v = (m.any(-1, keepdim=True).to(video_clue.dtype) for m in (ocr_mask, frame_mask))
         return (read_o * video_clue + read_v * ocr_clue) / (read_o + read_v).clamp(min=1.0)
+
+    def prepare_batched(self, frames: Tensor, ocr: Tensor, co_values: tuple[Tensor, Tensor] | None
+                        ) -> dict[str, Tensor]:
+        """Per-video tensors of `batched` (keys clue_v_*, clue_o_*); co_values: the co-attention's (U of Ṽ, U of Õ)
+        [V, M, D] (`VideoOcrCoAttention.mixing`), None without co-attention."""
+        e_video, e_ocr = self.type_embedding
+        to_ocr, to_video = co_values if co_values is not None else (None, None)
+        video = self.cross_attention.prepare_mixed(self.video_clue + e_video, ocr + e_ocr, to_video)
+        ocr_ = self.cross_attention.prepare_mixed(self.ocr_clue + e_ocr, frames + e_video, to_ocr)
+        return {**{f"clue_v_{k}": x for k, x in video.items()}, **{f"clue_o_{k}": x for k, x in ocr_.items()}}
+
+    def batched(self, prep: dict[str, Tensor], s: Tensor, r: Tensor, frame_mask: Tensor, ocr_mask: Tensor,
+                to_ocr: Tensor | None, to_video: Tensor | None) -> Tensor:
+        """`forward` for all pairs from `prepare_batched`'s tensors, videos first (s, r [V, Q, N]): Ṽ = frames +
+        to_ocr @ U and Õ = ocr + to_video @ U (the co-attention's weights A [V, Q, N, M]; None without it) are
+        never formed -> hybrid [V, Q, D]."""
+        attention = self.cross_attention
+        part = lambda key: {k[len(key):]: x for k, x in prep.items() if k.startswith(key)}
+        video_clue = attention.read_mixed(part("clue_v_"), to_video, ocr_mask, scale_bias(r, ocr_mask[:, None]))
+        ocr_clue = attention.read_mixed(part("clue_o_"), to_ocr, frame_mask, scale_bias(s, frame_mask[:, None]))
+        read_o, read_v = (m.any(-1)[:, None, None].to(video_clue.dtype) for m in (ocr_mask, frame_mask))
+        count = (read_o + read_v).clamp(min=1.0)
+        # `out` is affine: the mean of the two clues' outputs is `out` of the mean, its bias weighted alike
+        mixed = (read_o * video_clue + read_v * ocr_clue) / count
+        return mixed @ attention.out.weight.T + ((read_o + read_v) / count) * attention.out.bias
 
 
 class PlainCrossAttention(nn.Module):

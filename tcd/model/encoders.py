@@ -106,12 +106,21 @@ class TextEncoder(nn.Module):
         if not self.memoise:
             with torch.no_grad():
                 return self.tower(strings, max_tokens)
-        missing = sorted({s for s in strings if (max_tokens, s) not in self.memo}, key=len)
+        missing = sorted({s for s in strings if (max_tokens, s) not in self.memo})
+        # Batches of strings with the same token count: nothing padded, so a string's feature does not depend on
+        # which other strings it was first computed with (padding changes the float sums' shapes, hence the bits).
+        limit = min(max_tokens, self.tower.max_positions)
+        counts = [len(ids) for ids in self.tower.tokenizer(missing, truncation=True, max_length=limit)["input_ids"]] \
+            if missing else []
+        by_count: dict[int, list[str]] = {}
+        for s, count in zip(missing, counts):
+            by_count.setdefault(count, []).append(s)
         with torch.no_grad():
-            for i in range(0, len(missing), chunk):
-                batch = missing[i:i + chunk]
-                for s, feature in zip(batch, self.tower(batch, max_tokens)):
-                    self.memo[(max_tokens, s)] = feature
+            for group in by_count.values():
+                for i in range(0, len(group), chunk):
+                    batch = group[i:i + chunk]
+                    for s, feature in zip(batch, self.tower(batch, max_tokens)):
+                        self.memo[(max_tokens, s)] = feature
         device = self.projection.weight.device
         if not strings:
             return torch.zeros(0, self.tower.out_dim, device=device)

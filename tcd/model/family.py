@@ -143,7 +143,19 @@ class RetrievalModel(nn.Module):
         n, d = self.cfg.num_frames, self.cfg.embed_dim_resolved
         if self.video_kind == "xpool":
             return 8 * d
-        return 10 * n * d + 4 * self.cfg.ctcd_heads * n * n
+        h = self.cfg.ctcd_heads
+        if self.switches["ctcd"]:   # the batched head (`batched_head`): attention weights, a few D-vectors
+            return 6 * h * n * n + 12 * d
+        return 10 * n * d + 4 * h * n * n
+
+    @property
+    def head_floats(self) -> int:
+        """Floats per video that `prepare_scoring` adds (the batched head's per-video tensors; 0 without it)."""
+        if not (self.video_kind == "tcd" and self.switches["text_condition"] and self.switches["ctcd"]):
+            return 0
+        n, d, h = self.cfg.num_frames, self.cfg.embed_dim_resolved, self.cfg.ctcd_heads
+        m = h * n if self.switches["co_attention"] else 0
+        return 2 * (m * m + 2 * n * m + m * h + 2 * m * d + n * d + n + n * h + h)   # with the laid-out co-attention
 
     def preprocess_frames(self, frames: np.ndarray | Tensor) -> Tensor:
         """uint8 [B, N, S, S, 3] (RGB) -> float [B, N, 3, S', S'] normalised with CLIP's mean/std, on the
@@ -237,6 +249,50 @@ class RetrievalModel(nn.Module):
         return dict(video=weighted_mean(video, s, frame_mask), ocr=weighted_mean(text, r, ocr_mask),
                     hybrid=self.clue(video, text, s, r, frame_mask, ocr_mask))
 
+    @property
+    def batched_head(self) -> bool:
+        """Whether scoring runs TCD's head for all pairs as matmuls over per-video tensors (`_tcd_vectors_batched`):
+        in eval mode without gradients, with CTCD (the plain cross-attention ablation goes token by token)."""
+        return (self.video_kind == "tcd" and self.switches["text_condition"] and self.switches["ctcd"]
+                and not self.training and not torch.is_grad_enabled())
+
+    def prepare_scoring(self, videos: VideoState) -> VideoState:
+        """`videos` plus the batched head's per-video tensors (computed once per video, reused by every query
+        chunk); unchanged when the head is not batched."""
+        if not self.batched_head or "clue_v_sq" in videos:
+            return videos
+        co_values, mix = None, {}
+        if self.switches["co_attention"]:   # laid out for matmuls: logits [V, Lx, H, Ly], values U [V, H·Ly, D]
+            co_values = (videos["co_values_o"].flatten(1, 2).contiguous(), videos["co_values_v"].flatten(1, 2).contiguous())
+            mix = dict(mix_logits_vo=videos["co_logits_vo"].transpose(1, 2).contiguous(), mix_values_o=co_values[0],
+                       mix_logits_ov=videos["co_logits_ov"].transpose(1, 2).contiguous(), mix_values_v=co_values[1])
+        head = self.clue.prepare_batched(videos["frames"], videos["ocr"], co_values)
+        return VideoState({**videos.tensors, **mix, **head})
+
+    def _tcd_vectors_batched(self, videos: VideoState, s: Tensor, r: Tensor) -> dict[str, Tensor]:
+        """`_tcd_vectors` for all pairs at once as matmuls over per-video tensors (exact; no per-pair [Q, V, N, D]
+        token tensor is formed): Σ_i s_i Ṽ_i = Σ_i s_i F_i + (Σ_i s_i A_i) U, and CTCD reads Ṽ, Õ through
+        `ClueDistilling.batched`."""
+        videos = self.prepare_scoring(videos)
+        frame_mask, ocr_mask = videos["frame_mask"], videos["ocr_mask"]
+        s, r = s.transpose(0, 1), r.transpose(0, 1)                                       # videos first: [V, Q, N]
+        to_ocr = to_video = None
+        if self.switches["co_attention"]:
+            to_ocr = self.co_attention.mixing(videos["mix_logits_vo"], r, ocr_mask)       # A of Ṽ [V, Q, N, H·N]
+            to_video = self.co_attention.mixing(videos["mix_logits_ov"], s, frame_mask)
+
+        def pooled(tokens: Tensor, scales: Tensor, mask: Tensor, mix: Tensor | None, values: str) -> Tensor:
+            weights = scales * mask[:, None].to(scales.dtype)                             # [V, Q, N]
+            total = weights @ tokens                                                      # [V, Q, D]
+            if mix is not None:
+                total = total + (weights[..., None] * mix).sum(-2) @ videos[values]
+            return total / mask.sum(-1)[:, None, None].to(tokens.dtype).clamp(min=1.0)
+
+        vectors = dict(video=pooled(videos["frames"], s, frame_mask, to_ocr, "mix_values_o"),
+                       ocr=pooled(videos["ocr"], r, ocr_mask, to_video, "mix_values_v"),
+                       hybrid=self.clue.batched(videos.tensors, s, r, frame_mask, ocr_mask, to_ocr, to_video))
+        return {name: x.transpose(0, 1) for name, x in vectors.items()}
+
     # ---- scoring -----------------------------------------------------------------------------------------
     def score(self, queries: Tensor, videos: VideoState) -> ScoreOutput:
         """Queries [Q, D] (encode_queries) x videos (encode_videos) -> ScoreOutput with sim [Q, V]."""
@@ -252,8 +308,11 @@ class RetrievalModel(nn.Module):
         if self.video_kind == "tcd" and self.switches["text_condition"]:
             s = text_condition_scales(t, videos["frames"], videos["frame_mask"], self.cfg.tau)
             r = text_condition_scales(t, videos["ocr"], videos["ocr_mask"], self.cfg.tau)
-            prep = {k: x for k, x in videos.tensors.items() if k.startswith("co_")}
-            vectors = self._tcd_vectors(videos, prep, s, r)
+            if self.batched_head:
+                vectors = self._tcd_vectors_batched(videos, s, r)
+            else:   # training (dropout, gradients) and the plain cross-attention ablation: token by token
+                prep = {k: x for k, x in videos.tensors.items() if k.startswith("co_")}
+                vectors = self._tcd_vectors(videos, prep, s, r)
         if self.ocr_kind == "instances":   # StarVR scores its fused video+OCR vector only
             vectors = {"fused": vectors["fused"]}
         parts = {name: cosine(t, vec) for name, vec in vectors.items()}
