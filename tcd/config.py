@@ -41,7 +41,7 @@ class SynthConfig:
     partial_quote_prob: float = 0.2       # chance a multi-word text is quoted by a sub-span of its words
     hard_negative_group_size: int = 3
     # Calibrated to TextVR's captions (tcd.corpus.synth.TEXTVR_CAPTIONS; README "SynthTextVR"):
-    common_word_prob: float = 0.7         # chance a name word is a common English word (shared) rather than made up
+    common_word_prob: float = 0.85        # chance a name word is a common English word (shared) rather than made up
     numeric_quote_prob: float = 0.3       # chance a caption quotes the digits of a text (else a digit-free text/part)
     scene_context_prob: float = 1.0       # chance a text-only caption also says where ("in a store"): TextVR's do
     scene_group_share: float = 0.3        # videos in same-scene groups (differ only in their text)
