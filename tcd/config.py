@@ -122,7 +122,7 @@ class TrainConfig:
     epochs: int = 6
     batch_size: int = 32
     lr: float = 1e-3
-    pretrained_lr: float = 1e-6  # loaded towers (CLIP, a fine-tuned text tower); X-Pool's 1e-6 for CLIP (CLIP4Clip: 1e-7)
+    pretrained_lr: float = 1e-4  # loaded towers (pretrained tiny ViT, a fine-tuned text tower); CLIP wants 1e-6 (X-Pool)
     weight_decay: float = 0.05
     warmup_steps: int = 20
     grad_clip: float = 1.0
