@@ -228,17 +228,17 @@ def _duplicate(raw):
     raw[-1]["captions_info"][0]["caption"] = "Another caption of the same video."
 
 
-ENTRY_1 = "entry 1 (Activity/activity_16807c0a_00000_00002.mp4)"  # an entry is named by its index and its path
+# an entry is named by its index and its path; the path is the generated corpus's, read from the file in the test
 ANNOTATION_KINDS = {
     "missing videos_info key": (lambda raw: raw[1]["videos_info"].pop("Kwai_OCR"),
-                                f"{ENTRY_1} videos_info: missing field 'Kwai_OCR'", "fix or remove the entry"),
+                                "{entry_1} videos_info: missing field 'Kwai_OCR'", "fix or remove the entry"),
     "missing caption key": (lambda raw: raw[1]["captions_info"][0].pop("caption"),
-                            f"{ENTRY_1} caption 0: missing field 'caption'", "fix or remove the entry"),
+                            "{entry_1} caption 0: missing field 'caption'", "fix or remove the entry"),
     "missing path": (lambda raw: raw[1].pop("path"), "entry 1: missing field 'path'", "fix or remove the entry"),
     "empty caption": (lambda raw: raw[1]["captions_info"][0].update(caption="  "),
-                      f"{ENTRY_1} caption 0 is empty", "write a caption or remove it"),
-    "duplicate path": (_duplicate, "entry 5 (Activity/activity_16807c0a_00000_00002.mp4): path already listed by "
-                                   "entry 1", "merge the two entries' captions"),
+                      "{entry_1} caption 0 is empty", "write a caption or remove it"),
+    "duplicate path": (_duplicate, "entry 5 ({path_1}): path already listed by entry 1",
+                       "merge the two entries' captions"),
 }
 
 
@@ -249,6 +249,8 @@ def test_an_annotation_error_stops_every_stage_with_one_line(clean, tmp_path, ki
     annotations = corpus / "TextVR_test.json"
     raw = json.loads(annotations.read_text())
     change, problem, fix = ANNOTATION_KINDS[kind]
+    assert len(raw) == N_TEST == 5   # "duplicate path" appends the sixth entry, index 5
+    problem = problem.format(entry_1=f"entry 1 ({raw[1]['path']})", path_1=raw[1]["path"])
     change(raw)
     annotations.write_text(json.dumps(raw))
 
