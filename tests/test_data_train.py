@@ -314,9 +314,10 @@ def test_two_gloo_processes_train_like_one(params, tmp_path):
                    env={**os.environ, "OMP_NUM_THREADS": "1"})
     one, two = (pd.read_csv(tmp_path / run / "history.csv") for run in ("one", "two"))
     assert two.epoch.tolist() == one.epoch.tolist() == [0, 0, 1, 1]
-    # the same global batch, the same numbers up to float summation order (the gradient average drifts ~1e-5 in 3 steps)
+    # the same global batch, the same numbers up to float summation order: the gradient average drifts ~1e-5 in
+    # 3 steps, HSC's loss up to 1.2e-4 relative (seen on 2 cores); a wrong shard or gather moves them by 1e-2 or more
     for column in ("loss", "infonce", "hsc", "grad_norm", "lr"):
-        np.testing.assert_allclose(two[column], one[column], rtol=1e-4, atol=1e-6, err_msg=column)
+        np.testing.assert_allclose(two[column], one[column], rtol=1e-3, atol=1e-6, err_msg=column)
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["history.csv", "model.pt", "train_summary.json"]
 
 
