@@ -212,3 +212,15 @@ def test_cli_exit_codes_and_json(tmp_path, capsys):
     assert exit_.value.code == 1
     out = capsys.readouterr().out
     assert "error: " in out and "a.mp4" in out and out.strip().endswith("1 errors, 0 warnings")
+
+
+def test_a_caption_that_is_a_number_is_named_as_one_not_as_empty(tmp_path):
+    root = _corpus(tmp_path, names=("a", "b"))
+    raw = json.loads((root / "TextVR_test.json").read_text())
+    raw[0]["captions_info"][0]["caption"] = 2024
+    raw[1]["captions_info"][0]["caption"] = None
+    (root / "TextVR_test.json").write_text(json.dumps(raw))
+    errors = [e for _, e in _errors(validate_corpus(root, num_frames=4, workers=1))]
+    assert errors[0].endswith("entry 0 (Sports/a.mp4) caption 0 is a JSON number, not text (2024); write it as a "
+                              "string in quotes")
+    assert errors[1].endswith("entry 1 (Sports/b.mp4) caption 0 is empty; write a caption or remove it")

@@ -55,10 +55,16 @@ def check_annotation_file(path: Path) -> tuple[list, list[dict]]:
     return entries, problems + _duplicate_caption_warnings(path, entries)
 
 
+_JSON_KIND = {bool: "boolean", int: "number", float: "number", list: "list", dict: "object"}
+
+
 def _caption_problems(path: Path, where: str, captions) -> list[dict]:
     out = []
     for j, c in enumerate(captions):
-        if not isinstance(c, str) or not c.strip():
+        if not isinstance(c, str) and c is not None:   # 2024 or [..]: a value, not an empty caption
+            out.append(_problem(path, f"{where} caption {j} is a JSON {_JSON_KIND.get(type(c), 'value')}, not text ({json.dumps(c)[:40]}); "
+                                      "write it as a string in quotes"))
+        elif not c or not c.strip():
             out.append(_problem(path, f"{where} caption {j} is empty; write a caption or remove it"))
         elif len(c) > LONG_CAPTION:
             out.append(_problem(path, f"{where} caption {j} has {len(c)} characters; the text tower reads "
