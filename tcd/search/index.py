@@ -89,6 +89,7 @@ class SearchIndex:
     model: "torch.nn.Module"
     state: "VideoState"
     _pooled: tuple | None = None
+    _bm25: object | None = None
 
     def pooled(self) -> tuple["torch.Tensor", "torch.Tensor"]:
         """Stage 1's vectors (`tcd.search.query.pooled_vectors`), computed once per opened index."""
@@ -97,6 +98,15 @@ class SearchIndex:
 
             self._pooled = pooled_vectors(self.state)
         return self._pooled
+
+    def bm25(self) -> "Bm25Index":
+        """The string match's inverted index over the videos' OCR words (`tcd.search.bm25`), built once per
+        opened index from the manifest's words (what `tcd.lexical.video_documents` made of each video's tracks)."""
+        if self._bm25 is None:
+            from tcd.search.bm25 import Bm25Index
+
+            self._bm25 = Bm25Index(self.documents)
+        return self._bm25
 
     @property
     def videos(self) -> list[dict]:

@@ -2,7 +2,8 @@
 
 Stage 1 (query-independent index, cheap): the cosine of the query with each video's pooled frame and OCR-window
 features (`pooled_vectors`; exact for variants whose video side does not depend on the query) and BM25 over the
-videos' OCR words (`tcd.lexical.bm25_scores`, misreads matched with ``fuzzy``). The K best of each form the
+videos' OCR words (`tcd.search.bm25`: `tcd.lexical.bm25_scores`' numbers from an index built once, misreads
+matched with ``fuzzy``). The K best of each form the
 shortlist. Stage 2: the checkpoint's full head (`RetrievalModel.score`, TCD's text-conditioned co-attention and
 clue distilling) scores the shortlist, and `fuse_with_string_match` late-fuses it with BM25 as the fusion stage
 does. An index of at most K videos is searched exhaustively: then the ranking is the fusion stage's own, with
@@ -162,15 +163,14 @@ def ranked(index: SearchIndex, queries: list[str], weight: float = 0.0, k_shortl
            fuzzy: float | None = 0.8) -> list[tuple[np.ndarray, np.ndarray, object, np.ndarray]]:
     """Per query: (shortlisted rows best first, their totals, the model's ScoreOutput over them in that order, the
     string-match scores of every video)."""
-    from tcd.lexical import bm25_scores
-
     if any(not q.strip() for q in queries):
         raise SearchIndexError("empty query: say what the video shows or what is written in it")
     model = index.model
     pooled, present = index.pooled()
     with torch.no_grad():
         encoded = model.encode_queries(list(queries))
-    strings = bm25_scores(queries, index.documents, fuzzy=fuzzy)
+    bm25 = index.bm25()
+    strings = [bm25.scores(q, fuzzy) for q in queries]   # each query on its own: its misreads, not the batch's
     results = []
     for qi in range(len(queries)):
         rows, total, out = rank(model, encoded[qi:qi + 1], index.state, pooled, present, strings[qi], weight,
