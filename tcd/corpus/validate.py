@@ -62,8 +62,9 @@ def _caption_problems(path: Path, where: str, captions) -> list[dict]:
     out = []
     for j, c in enumerate(captions):
         if not isinstance(c, str) and c is not None:   # 2024 or [..]: a value, not an empty caption
-            out.append(_problem(path, f"{where} caption {j} is a JSON {_JSON_KIND.get(type(c), 'value')}, not text ({json.dumps(c)[:40]}); "
-                                      "write it as a string in quotes"))
+            kind = _JSON_KIND.get(type(c), "value")
+            out.append(_problem(path, f"{where} caption {j} is a JSON {kind}, not text ({json.dumps(c)[:40]}); write it "
+                                      "as a string in quotes"))
         elif not c or not c.strip():
             out.append(_problem(path, f"{where} caption {j} is empty; write a caption or remove it"))
         elif len(c) > LONG_CAPTION:

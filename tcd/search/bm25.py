@@ -26,6 +26,7 @@ class Bm25Index:
     def __init__(self, documents: Sequence[Sequence[str]], k1: float = 1.5, b: float = 0.75):
         docs = [[w for w in doc if w not in STOPWORDS] for doc in documents]
         self.vocabulary = sorted({w for doc in docs for w in doc})
+        self._vocabulary_set = frozenset(self.vocabulary)   # what misread matching reads, once, not per query
         self.word_id = {w: i for i, w in enumerate(self.vocabulary)}
         rows = np.repeat(np.arange(len(docs)), [len(d) for d in docs])
         cols = np.fromiter((self.word_id[w] for doc in docs for w in doc), dtype=np.int64, count=len(rows))
@@ -37,15 +38,12 @@ class Bm25Index:
         # bm25s's own expression and order of operations, so that scores (and their ties) are bit-identical
         self.norm = k1 * ((1 - b) + b * lengths / average)
 
-    def __len__(self) -> int:
-        return self.n
-
     def terms(self, query: str, fuzzy: float | None) -> dict[str, list[int]]:
         """Each query word (stopwords dropped) -> the vocabulary columns counted as it: itself and its misreads."""
         words = sorted(text_words(query) - STOPWORDS)
         columns = {w: [self.word_id[w]] if w in self.word_id else [] for w in words}
         if fuzzy is not None and words and self.vocabulary:
-            for ocr_word, word in _misread_as(set(self.vocabulary), set(words), fuzzy).items():
+            for ocr_word, word in _misread_as(self._vocabulary_set, set(words), fuzzy).items():
                 columns[word].append(self.word_id[ocr_word])
         return columns
 
@@ -55,7 +53,7 @@ class Bm25Index:
         for word, columns in self.terms(query, fuzzy).items():
             if not columns:
                 continue
-            tf = self.tf[:, sorted(columns)].sum(axis=1).A1 if len(columns) > 1 else self.tf[:, columns[0]].toarray()[:, 0]
+            tf = self.tf[:, columns].sum(axis=1).A1   # integer counts: exact in any order
             hit = np.flatnonzero(tf)
             df = len(hit)
             idf = math.log(1 + (self.n - df + 0.5) / (df + 0.5))
