@@ -41,7 +41,9 @@ viz.pretrain_examples(sample.frames, sample.captions);
 # %% [markdown]
 # ## Training
 # The study's training loop (`tcd.train.train_model`: symmetric InfoNCE over in-batch negatives, AdamW, cosine
-# schedule) on the generated pairs.
+# schedule) on the generated pairs. `heldout` is the checkpoint's zero-shot retrieval on `pretrain.heldout_clips`
+# generated clips it never saw (every sampled frame, mean-pooled as in the study): the validation the pretraining's
+# knobs are chosen on, never SynthTextVR's test videos.
 
 # %%
 summary = run_pretraining(params, progress=False)

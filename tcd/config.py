@@ -156,12 +156,15 @@ class PretrainConfig:
 
     seed: int = 1000            # the clips' own seed: never SynthTextVR's videos
     clips: int = 12000          # distinct frame-description pairs (one frame of each generated clip)
-    epochs: int = 4
+    epochs: int = 24
     batch_size: int = 128
     lr: float = 1e-3
     warmup_steps: int = 50
+    heldout_clips: int = 300    # generated clips never trained on, all frames: the zero-shot check its knobs are chosen by
 
     def __post_init__(self) -> None:
+        if self.heldout_clips < 1 or self.clips >= 10**9:
+            raise ValueError(f"pretrain.heldout_clips must be >= 1 and clips < 10**9, got {self.heldout_clips}, {self.clips}")
         if self.clips < self.batch_size or self.batch_size < 2:
             raise ValueError(f"pretrain.clips={self.clips} and batch_size={self.batch_size}: need clips >= batch_size >= 2")
         if self.epochs < 1:

@@ -33,38 +33,52 @@ ZERO_SHOT, VISUAL_ORACLE = "zero_shot", "visual_oracle"   # their rows' names in
 
 # ---- the pairs -----------------------------------------------------------------------------------------------
 
+HELDOUT_OFFSET = 1_000_000_000   # held-out clips draw from indices past this: never a training clip's stream
+
+
 def _render(job: tuple) -> tuple[np.ndarray, str, str]:
-    """One pair: one frame of a generated clip at the model's size (one of the frames the study samples, drawn at
-    random: CLIP learns from images, and mean pooling cannot see motion either), its description, its domain. Seeded
-    by its index alone, so the set is the same with any number of processes."""
+    """One pair: frames of a generated clip at the model's size and its description, its domain. A training pair
+    (``whole`` false) keeps one of the frames the study samples, drawn at random (CLIP learns from images, and mean
+    pooling cannot see motion either); a held-out clip keeps all of them. Seeded by its index alone, so the set is
+    the same with any number of processes."""
     from tcd.corpus.synth import visual_clip
 
-    index, seed, corpus, num_frames, size, fit = job
+    index, seed, corpus, num_frames, size, fit, whole = job
     rng = np.random.default_rng([seed, index])
     sampled = segment_centers(int(round(corpus.seconds * corpus.fps)), num_frames)
-    frames, description, domain = visual_clip(rng, corpus, [sampled[rng.integers(num_frames)]])
-    return fit_frame(frames[0], size, fit)[None], description, domain
+    frames, description, domain = visual_clip(rng, corpus, sampled if whole else [sampled[rng.integers(num_frames)]])
+    return np.stack([fit_frame(frame, size, fit) for frame in frames]), description, domain
 
 
-def make_pairs(params: Params, n: int | None = None, workers: int | None = None) -> SplitData:
-    """``pretrain.clips`` generated frame-description pairs as a training split (one frame per clip, in memory,
-    no OCR)."""
-    n = params.pretrain.clips if n is None else n
+def _generate(params: Params, indices: range, whole: bool, workers: int | None) -> SplitData:
+    """Rendered clips ``indices`` of ``pretrain.seed``'s stream as a split (in memory, no OCR)."""
     f = params.frames
-    jobs = [(i, params.pretrain.seed, params.corpus, f.num_frames, f.size, f.fit) for i in range(n)]
+    jobs = [(i, params.pretrain.seed, params.corpus, f.num_frames, f.size, f.fit, whole) for i in indices]
     workers = f.workers if workers is None else workers
     if workers > 1:
         with get_context("spawn").Pool(workers) as pool:
             clips = pool.map(_render, jobs, chunksize=64)
     else:
         clips = [_render(job) for job in jobs]
-    frames = np.stack([c[0] for c in clips])
+    n, per_clip = len(clips), len(clips[0][0]) if clips else 1
     entries = [VideoEntry(f"pretrain/{i:06d}", f"pretrain/{i:06d}.mp4", c[2], "pretrain", "tcd.pretrain", "",
-                          (c[1],), (i,), params.corpus.seconds) for i, c in enumerate(clips)]
-    return SplitData(entries=entries, frames=frames, frame_mask=np.ones((n, 1), bool), windows=[[""] for _ in range(n)],
-                     window_mask=np.zeros((n, 1), bool), words=[[] for _ in range(n)],
+                          (c[1],), (k,), params.corpus.seconds) for k, (i, c) in enumerate(zip(indices, clips))]
+    return SplitData(entries=entries, frames=np.stack([c[0] for c in clips]), frame_mask=np.ones((n, per_clip), bool),
+                     windows=[[""] for _ in range(n)], window_mask=np.zeros((n, 1), bool), words=[[] for _ in range(n)],
                      geometry=[np.zeros((0, 12), np.float32) for _ in range(n)], captions=[c[1] for c in clips],
                      caption_video=np.arange(n))
+
+
+def make_pairs(params: Params, n: int | None = None, workers: int | None = None) -> SplitData:
+    """``pretrain.clips`` generated frame-description pairs as a training split (one frame per clip)."""
+    return _generate(params, range(params.pretrain.clips if n is None else n), False, workers)
+
+
+def heldout_clips(params: Params, n: int | None = None, workers: int | None = None) -> SplitData:
+    """``pretrain.heldout_clips`` clips no pretraining pair comes from, with all ``frames.num_frames`` frames: the
+    validation set the pretraining's knobs are chosen on (never SynthTextVR's test videos)."""
+    n = params.pretrain.heldout_clips if n is None else n
+    return _generate(params, range(HELDOUT_OFFSET, HELDOUT_OFFSET + n), True, workers)
 
 
 # ---- the run -------------------------------------------------------------------------------------------------
@@ -102,12 +116,27 @@ def run_pretraining(params: Params, progress: bool = True) -> dict:
     torch.manual_seed(params.pretrain.seed)
     model = build_model(pretrain_config(params)).to(default_device())
     history = train_model(model, pairs, pretrain_train_config(params), params.pretrain.seed, out, progress=progress)
+    trained = time.perf_counter()
     summary = {"clips": len(pairs), "distinct_descriptions": len(set(pairs.captions)), "epochs": params.pretrain.epochs,
-               "seconds_generating": round(generated, 1),
-               "seconds_training": round(time.perf_counter() - start - generated, 1),
-               "final_loss": round(float(history.loss.tail(10).mean()), 4)}
+               "seconds_generating": round(generated, 1), "seconds_training": round(trained - start - generated, 1),
+               "final_loss": round(float(history.loss.tail(10).mean()), 4),
+               "heldout": heldout_metrics(params), "seconds_heldout": round(time.perf_counter() - trained, 1)}
     (out / "pretrain_summary.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def heldout_metrics(params: Params) -> dict:
+    """The saved checkpoint's zero-shot retrieval on :func:`heldout_clips` (their descriptions against the clips,
+    frames mean-pooled as in the study): {clips, t2v: {R@1, R@10, MdR}, v2t: {R@1}}."""
+    from tcd.eval import retrieval_metrics, score_split
+    from tcd.model import load_model
+    from tcd.train import default_device
+
+    clips = heldout_clips(params)
+    model = load_model(pretrain_checkpoint(params), map_location=default_device(), num_frames=params.frames.num_frames)
+    metrics = retrieval_metrics(score_split(model, clips, params.eval.query_chunk, params.eval.video_chunk).sim.numpy())
+    return {"clips": len(clips), "t2v": {k: round(metrics["t2v"][k], 2) for k in ("R@1", "R@10", "MdR")},
+            "v2t": {"R@1": round(metrics["v2t"]["R@1"], 2)}}
 
 
 # ---- the visual oracle ---------------------------------------------------------------------------------------

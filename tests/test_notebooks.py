@@ -36,7 +36,7 @@ def study(tmp_path_factory):
                        "embed_dim": 64, "ctcd_heads": 2}
     params["train"].update(variants=["clip4clip", "tcd"], seeds=[0], epochs=1, batch_size=4, warmup_steps=1,
                            val_fraction=0.25)
-    params["pretrain"] = {"seed": 5, "clips": 8, "epochs": 1, "batch_size": 4, "lr": 1e-3, "warmup_steps": 1}
+    params["pretrain"] = {"seed": 5, "clips": 8, "epochs": 1, "batch_size": 4, "lr": 1e-3, "warmup_steps": 1, "heldout_clips": 6}
     params["lexical"] = {"fusion": ["tcd"]}
     params["ablations"] = {"variant": "tcd", "seeds": [0], "grids": {"window": {"xi=0.5": {"windows.xi": 0.5}, "xi=1.0": {"windows.xi": 1.0}}}}
     (tmp / "params.yaml").write_text(yaml.safe_dump(params))
@@ -72,6 +72,7 @@ def test_stages_run_in_order(study):
 
     _run(study, "pretrain")
     assert (work / "pretrain" / "model.pt").exists()
+    assert json.loads((work / "pretrain" / "pretrain_summary.json").read_text())["heldout"]["clips"] == 6
     for row in ("zero_shot", "visual_oracle"):   # the reference rows, evaluated as every variant is
         doc = read_evaluation(reports, row)
         assert doc["n_captions"] == 8 and doc["seeds"] == [5]

@@ -8,7 +8,7 @@ import torch
 
 from tcd.config import TrainConfig, load_params, model_config, pretrain_checkpoint
 from tcd.model import ModelConfig, build_model, load_model
-from tcd.pretrain import caption_visuals, make_pairs, pretrain_config, visual_oracle_scores
+from tcd.pretrain import caption_visuals, heldout_clips, make_pairs, pretrain_config, visual_oracle_scores
 from tcd.train import make_optimizer
 
 SMALL = dict(vision_layers=1, vision_width=64, vision_heads=2, embed_dim=64, ctcd_heads=2, num_frames=2, image_size=32)
@@ -32,6 +32,16 @@ def test_pairs_are_the_same_with_any_number_of_processes_and_describe_only_visua
         assert phrases and domain and '"' not in caption       # a visual phrase and a scene, never a quote
     other = make_pairs(dataclasses.replace(params, pretrain=dataclasses.replace(params.pretrain, seed=7)), n=6, workers=1)
     assert other.captions != one.captions                     # its own seed decides the clips
+
+
+def test_heldout_clips_are_never_training_pairs_and_keep_every_sampled_frame(params):
+    held = heldout_clips(params, n=4, workers=1)
+    assert held.frames.shape == (4, 2, 32, 32, 3) and held.frame_mask.all()   # every frame the study samples
+    pairs = make_pairs(params, n=6, workers=1)
+    assert not set(held.captions) & set(pairs.captions)       # another stream of the same seed: no training clip
+    assert heldout_clips(params, n=4, workers=2).captions == held.captions
+    bigger = dataclasses.replace(params, pretrain=dataclasses.replace(params.pretrain, clips=12))
+    assert heldout_clips(bigger, n=4, workers=1).captions == held.captions   # the same check for any pretraining size
 
 
 def test_caption_visuals_reads_every_phrase_and_the_scene():
