@@ -317,7 +317,7 @@ def _bench_search(args: argparse.Namespace) -> None:
 
     rows = search_bench([int(v) for v in args.videos.split(",")], [int(k) for k in args.shortlists.split(",")],
                         queries=args.queries, num_frames=args.num_frames, threads=args.threads, device=args.device,
-                        weight=args.weight, seed=args.seed)
+                        weight=args.weight, seed=args.seed, checkpoint=args.checkpoint)
     _print_rows(rows, args.json)
 
 
@@ -471,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     search_bench.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     search_bench.add_argument("--weight", type=float, default=0.5, help="string-match weight of the fused ranking")
     search_bench.add_argument("--seed", type=int, default=0)
+    search_bench.add_argument("--checkpoint", help="a trained TCD checkpoint for the head (default: randomly initialised)")
     search_bench.add_argument("--device", help="cpu (default) or cuda")
     search_bench.add_argument("--json", action="store_true")
     search_bench.set_defaults(func=_bench_search)

@@ -229,6 +229,20 @@ def test_two_stage_keeps_the_exhaustive_top10_and_is_exact_when_k_covers_the_ind
     assert 0.0 < [r for r in rows if r["K"] == 50][0]["kept_top10_model"] <= 1.0
 
 
+def test_the_search_bench_takes_a_trained_tcd_head_and_refuses_another_variant(tmp_path):
+    from tcd.model import ModelConfig, build_model
+    from tcd.search.bench import search_bench
+
+    small = dict(vision_layers=1, vision_width=64, vision_heads=2, embed_dim=64, ctcd_heads=2, num_frames=3, image_size=32)
+    torch.manual_seed(3)
+    build_model(ModelConfig(variant="tcd", **small)).save(tmp_path / "tcd.pt")
+    rows = search_bench([300], [300], queries=2, threads=1, checkpoint=str(tmp_path / "tcd.pt"))
+    assert rows[0]["head"] == str(tmp_path / "tcd.pt") and rows[0]["kept_top10_fused"] == 1.0   # exhaustive at K = 300
+    build_model(ModelConfig(variant="clip4clip", **small)).save(tmp_path / "c4c.pt")
+    with pytest.raises(ValueError, match=r"c4c\.pt: a clip4clip checkpoint"):
+        search_bench([300], [300], queries=2, threads=1, checkpoint=str(tmp_path / "c4c.pt"))
+
+
 def test_an_imported_folder_is_indexed_with_its_uncaptioned_videos(study, tmp_path):
     from tcd.corpus.folder import import_folder
 

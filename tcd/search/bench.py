@@ -7,7 +7,8 @@ plus noise of norm 1, stored in fp16 as an index stores them. A query aims at on
 random word (BM25 over a 5,000-word vocabulary, 3 to 8 words per video with text, every tenth query misspelling a
 word). The model is the tiny preset's TCD, randomly initialised with ``seed`` (its head's weights are what
 decides the ranking, and none is trained here: the bench measures agreement with the exhaustive head, not
-retrieval quality). Per K: milliseconds per query (after query encoding): ``stage_ms`` (stage 1, the head on the
+retrieval quality), or with ``checkpoint`` a trained TCD (the study's: artifacts/models/tcd/seed0/model.pt), whose
+head weighs the parts as training taught it; the index vectors stay synthetic either way. Per K: milliseconds per query (after query encoding): ``stage_ms`` (stage 1, the head on the
 shortlist and the fusion) plus ``bm25_ms`` (`tcd.search.bm25.Bm25Index.scores` over the whole index; building
 that index once, when an index is opened, takes ``bm25_build_ms``; the reference uses `tcd.lexical.bm25_scores`);
 ``cpu_ms``: the process's CPU seconds for both (on a shared machine wall time is inflated by other jobs), and the share of the exhaustive top-10 that the two-stage top-10 keeps, fused (at ``weight``)
@@ -87,14 +88,23 @@ def _top(scores: np.ndarray, rows: np.ndarray | None = None, k: int = 10) -> set
 
 
 def search_bench(sizes: list[int], shortlists: list[int], queries: int = 20, num_frames: int = 4, threads: int = 2,
-                 device: str | None = None, weight: float = 0.5, seed: int = 0, fuzzy: float = 0.8) -> list[dict]:
+                 device: str | None = None, weight: float = 0.5, seed: int = 0, fuzzy: float = 0.8,
+                 checkpoint: str | None = None) -> list[dict]:
     """One row per (videos, K); see the module docstring."""
     from tcd.lexical import bm25_scores
     from tcd.search.bm25 import Bm25Index
 
     torch.set_num_threads(threads)
     device = device or "cpu"
-    model = synthetic_model(num_frames, seed, device)
+    if checkpoint is None:
+        model = synthetic_model(num_frames, seed, device)
+    else:
+        from tcd.model import load_model
+
+        model = load_model(checkpoint, map_location=device).eval()
+        if model.video_kind != "tcd":
+            raise ValueError(f"{checkpoint}: a {model.cfg.variant} checkpoint; the search bench measures TCD's head "
+                             "(artifacts/models/tcd/seed<k>/model.pt)")
     rows = []
     for n_videos in sizes:
         state, documents, qvecs, qstrings = synthetic_index(model, n_videos, queries, seed)
@@ -130,5 +140,5 @@ def search_bench(sizes: list[int], shortlists: list[int], queries: int = 20, num
                              bm25_ms=round(bm25_ms, 2), bm25_build_ms=round(bm25_build_ms, 1), cpu_ms=round(1000 * float(np.median(cpu)), 2), kept_top10_fused=round(float(np.mean(kept_fused)), 4),
                              kept_top10_model=round(float(np.mean(kept_model)), 4),
                              exhaustive_ms_per_query=round(exhaustive_ms, 1), bytes_per_video=bytes_per_video,
-                             threads=threads, device=device, queries=queries))
+                             threads=threads, device=device, queries=queries, head=checkpoint or f"random (seed {seed})"))
     return rows
