@@ -471,7 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
     search_bench.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     search_bench.add_argument("--weight", type=float, default=0.5, help="string-match weight of the fused ranking")
     search_bench.add_argument("--seed", type=int, default=0)
-    search_bench.add_argument("--checkpoint", help="a trained TCD checkpoint for the head (default: randomly initialised)")
+    search_bench.add_argument("--checkpoint", help="a trained TCD checkpoint for the head, with its own frame count "
+                              "(--num-frames is then unused; default: a randomly initialised head)")
     search_bench.add_argument("--device", help="cpu (default) or cuda")
     search_bench.add_argument("--json", action="store_true")
     search_bench.set_defaults(func=_bench_search)
