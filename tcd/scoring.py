@@ -10,7 +10,8 @@ from tcd.model.family import RetrievalModel, ScoreOutput, VideoState
 
 
 # On the CPU a block of more pairs is slower, not faster: its temporaries (hundreds of MB) leave the caches and are
-# freshly mapped by every op. 4,096 pairs (16 queries x 256 videos) keeps TCD's batched head fastest here.
+# freshly mapped by every op. 4,096 pairs (16 queries x 256 videos) keeps TCD's batched head fastest here; fewer
+# queries per video block make its per-video matmuls too small.
 CPU_BLOCK_PAIRS = 4096
 
 
@@ -51,6 +52,8 @@ def score_all_pairs(model: RetrievalModel, queries: Tensor, videos: VideoState, 
     if query_chunk <= 0 or video_chunk <= 0:
         auto_q, auto_v, max_pair_floats = auto_chunks(model, n_q, videos, free_memory_bytes(device))
         query_chunk, video_chunk = query_chunk or auto_q, video_chunk or auto_v
+        if device.type == "cpu" and model.pair_floats:   # blocks of at least 16 queries per video: larger matmuls
+            video_chunk = min(video_chunk, CPU_BLOCK_PAIRS // 16)
     bf16 = precision == "bf16" and device.type == "cuda"
     sim = torch.empty(n_q, n_v, device=device)
     parts: dict[str, Tensor] = {}

@@ -59,7 +59,7 @@ def test_the_batched_head_is_used_for_scoring_tcd_and_keeps_the_video_state():
         videos = model.encode_videos(batch)
         assert model.batched_head
         prepared = model.prepare_scoring(videos)
-        assert {"clue_v_gram", "clue_o_mix_proj", "mix_logits_vo"} <= set(prepared.tensors)
+        assert {"clue_v_gram", "clue_o_mix_proj", "mix_kernel_vo"} <= set(prepared.tensors)
         assert model.prepare_scoring(prepared) is prepared and len(prepared) == 4
     model.train()
     assert not model.batched_head and model.prepare_scoring(videos) is videos

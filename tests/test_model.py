@@ -14,7 +14,7 @@ import torch
 
 from tcd.model import VARIANTS, ModelConfig, VideoState, build_model, load_model
 from tcd.model.family import CHECKPOINT_FORMAT, read_checkpoint
-from tcd.model.attention import Attention, masked_softmax, scale_bias
+from tcd.model.attention import Attention, masked_softmax, masked_softmax_short, scale_bias
 from tcd.model.condition import text_condition_scales
 from tcd.model.ctcd import ClueAttention, ClueDistilling, VideoOcrCoAttention
 
@@ -277,6 +277,20 @@ def test_clue_attention_equals_plain_multihead_attention():
     assert torch.allclose(attn(clue, x, mask, scale_bias(scales, mask)), naive, atol=1e-5)
     plain = attn.out(torch.einsum("...hn,...nhk->...hk", masked_softmax(logits, mask[..., None, :]), v).flatten(-2))
     assert torch.allclose(attn(clue, x, mask), plain, atol=1e-5)
+
+
+def test_the_short_softmax_and_the_mixing_kernel_give_the_masked_softmax():
+    """Scoring's exp/sum softmax and the co-attention's K_ij s_j / Σ_j K_ij s_j against hand-computed weights:
+    logits (0, 1, 2) with the middle key masked give (1, 0, e²)/(1 + e²); a row without keys gives zeros."""
+    e2 = math.exp(2.0)
+    logits, mask = torch.tensor([[0.0, 1.0, 2.0], [5.0, 6.0, 7.0]]), torch.tensor([[True, False, True], [False] * 3])
+    expected = torch.tensor([[1 / (1 + e2), 0.0, e2 / (1 + e2)], [0.0, 0.0, 0.0]])
+    torch.testing.assert_close(masked_softmax_short(logits, mask), expected)
+    torch.testing.assert_close(masked_softmax(logits, mask), expected)
+    # co-attention: one video, one head, two query tokens, keys scaled by s = (2, 1, 1): weights ∝ s_j exp(l_ij)
+    kernel = VideoOcrCoAttention.mixing_kernel(logits[None, None], mask[:1])          # [V=1, Lx=2, H=1, Ly=3]
+    weights = VideoOcrCoAttention.mixing(kernel, torch.tensor([[[2.0, 1.0, 1.0]]]))   # [V=1, Q=1, Lx=2, H·Ly=3]
+    torch.testing.assert_close(weights[0, 0], torch.tensor([[2 / (2 + e2), 0.0, e2 / (2 + e2)]] * 2))
 
 
 def test_co_attention_equals_attention_reweighted_by_the_condition():

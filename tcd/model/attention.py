@@ -22,6 +22,15 @@ def masked_softmax(logits: Tensor, mask: Tensor) -> Tensor:
     return torch.softmax(logits, dim=-1) * mask
 
 
+def masked_softmax_short(logits: Tensor, mask: Tensor) -> Tensor:
+    """`masked_softmax` written as exp / sum, for scoring without gradients: torch's CPU softmax over a last dim of
+    ~10 entries runs at a tenth of exp's speed. Rows without any valid entry give all-zero weights."""
+    x = logits.masked_fill(~mask, float("-inf"))
+    top = x.amax(-1, keepdim=True).clamp(min=torch.finfo(x.dtype).min)   # all-masked rows: finite, exp gives 0
+    e = (x - top).exp_()
+    return e / e.sum(-1, keepdim=True).clamp(min=torch.finfo(x.dtype).tiny)
+
+
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
     """Mean of x [..., L, D] over valid positions of mask [..., L]; zero vector where nothing is valid."""
     m = mask.to(x.dtype).expand(x.shape[:-1])

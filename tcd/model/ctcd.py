@@ -13,7 +13,8 @@ import torch
 from torch import Tensor, nn
 
 # masked_softmax / masked_mean are re-exported for callers that still import them from here (tcd.viz, notebooks)
-from tcd.model.attention import Attention, masked_mean, masked_softmax, scale_bias, weighted_mean  # noqa: F401
+from tcd.model.attention import Attention, masked_mean, masked_softmax, masked_softmax_short, scale_bias, \
+    weighted_mean  # noqa: F401
 
 
 class VideoOcrCoAttention(nn.Module):
@@ -65,16 +66,22 @@ class VideoOcrCoAttention(nn.Module):
         return masked_softmax(logits + bias, mask[None, :, None, None, :])
 
     @staticmethod
-    def mixing(logits: Tensor, scales: Tensor, mask: Tensor) -> Tensor:
-        """`weights` laid out as A [V, Q, Lx, H·Ly] from logits laid out [V, Lx, H, Ly] (videos first; scales
-        [V, Q, Ly]), so that Ṽ = F + A @ U with
-        U = the values [V, H·Ly, D] (values.flatten(1, 2)): each token's weights over all heads' keys in one row.
-        Masked keys get a -inf logit (exp 0, as `masked_softmax`); a video without any valid key gets zeros."""
-        has_any = mask.any(-1)                                                            # [V]
-        keep = (mask | ~has_any[:, None])[:, None]
-        bias = torch.where(keep, scale_bias(scales, mask[:, None]), float("-inf"))[:, :, None, None, :]
-        weights = torch.softmax(logits[:, None] + bias, dim=-1).flatten(-2)
-        return weights if bool(has_any.all()) else weights * has_any[:, None, None, None].to(weights.dtype)
+    def mixing_kernel(logits: Tensor, mask: Tensor) -> Tensor:
+        """Per-video part of `mixing`: K = exp(l - max_j l) on valid keys, 0 on masked ones, laid out [V, Lx, H, Ly]
+        from logits [V, H, Lx, Ly] and the keys' mask [V, Ly] (query-independent, computed once per video)."""
+        x = logits.masked_fill(~mask[:, None, None, :], float("-inf"))
+        top = x.amax(-1, keepdim=True).clamp(min=torch.finfo(x.dtype).min)
+        return (x - top).exp().transpose(1, 2).contiguous()
+
+    @staticmethod
+    def mixing(kernel: Tensor, scales: Tensor) -> Tensor:
+        """`weights` laid out as A [V, Q, Lx, H·Ly] (videos first; scales [V, Q, Ly]) from `mixing_kernel`'s K, so that
+        Ṽ = F + A @ U with U = the values [V, H·Ly, D] (values.flatten(1, 2)): each token's weights over all heads'
+        keys in one row. softmax_j(l_ij + log s_j) = K_ij s_j / Σ_j K_ij s_j (exact; no exp per pair, and torch's
+        CPU softmax over ~10 keys is slow). A video without any valid key gets zeros."""
+        weights = kernel[:, None] * scales.contiguous()[:, :, None, None, :]             # [V, Q, Lx, H, Ly]
+        total = weights.sum(-1, keepdim=True).clamp_(min=torch.finfo(weights.dtype).tiny)
+        return weights.div_(total).flatten(-2)
 
     def forward(self, prep: dict[str, Tensor], frames: Tensor, ocr: Tensor, s: Tensor, r: Tensor,
                 frame_mask: Tensor, ocr_mask: Tensor) -> tuple[Tensor, Tensor]:
@@ -157,7 +164,7 @@ class ClueAttention(nn.Module):
             xg = xg + (a_v @ prep["mix_g"]).view(v_, q_, l_, -1)
         sigma = (sq.clamp(min=0) / d + self.norm_kv.eps).sqrt()                                     # [V, Q, L]
         logits = (xg / sigma[..., None] + prep["beta_u"][:, None, None]).transpose(-1, -2) + bias[..., None, :]
-        weights = masked_softmax(logits, mask[:, None, None, :])                                   # [V, Q, H, L]
+        weights = masked_softmax_short(logits, mask[:, None, None, :])                             # [V, Q, H, L]
         scaled = weights / sigma[..., None, :]                                                     # w_hi / σ_i
         out = scaled.transpose(1, 2) @ prep["proj"]                                                # [V, H, Q, dh]
         if mix is not None:

@@ -262,10 +262,11 @@ class RetrievalModel(nn.Module):
         if not self.batched_head or "clue_v_sq" in videos:
             return videos
         co_values, mix = None, {}
-        if self.switches["co_attention"]:   # laid out for matmuls: logits [V, Lx, H, Ly], values U [V, H·Ly, D]
+        if self.switches["co_attention"]:   # laid out for matmuls: kernels [V, Lx, H, Ly], values U [V, H·Ly, D]
             co_values = (videos["co_values_o"].flatten(1, 2).contiguous(), videos["co_values_v"].flatten(1, 2).contiguous())
-            mix = dict(mix_logits_vo=videos["co_logits_vo"].transpose(1, 2).contiguous(), mix_values_o=co_values[0],
-                       mix_logits_ov=videos["co_logits_ov"].transpose(1, 2).contiguous(), mix_values_v=co_values[1])
+            kernel = self.co_attention.mixing_kernel
+            mix = dict(mix_kernel_vo=kernel(videos["co_logits_vo"], videos["ocr_mask"]), mix_values_o=co_values[0],
+                       mix_kernel_ov=kernel(videos["co_logits_ov"], videos["frame_mask"]), mix_values_v=co_values[1])
         head = self.clue.prepare_batched(videos["frames"], videos["ocr"], co_values)
         return VideoState({**videos.tensors, **mix, **head})
 
@@ -278,14 +279,14 @@ class RetrievalModel(nn.Module):
         s, r = s.transpose(0, 1), r.transpose(0, 1)                                       # videos first: [V, Q, N]
         to_ocr = to_video = None
         if self.switches["co_attention"]:
-            to_ocr = self.co_attention.mixing(videos["mix_logits_vo"], r, ocr_mask)       # A of Ṽ [V, Q, N, H·N]
-            to_video = self.co_attention.mixing(videos["mix_logits_ov"], s, frame_mask)
+            to_ocr = self.co_attention.mixing(videos["mix_kernel_vo"], r)                 # A of Ṽ [V, Q, N, H·N]
+            to_video = self.co_attention.mixing(videos["mix_kernel_ov"], s)
 
         def pooled(tokens: Tensor, scales: Tensor, mask: Tensor, mix: Tensor | None, values: str) -> Tensor:
             weights = scales * mask[:, None].to(scales.dtype)                             # [V, Q, N]
             total = weights @ tokens                                                      # [V, Q, D]
             if mix is not None:
-                total = total + (weights[..., None] * mix).sum(-2) @ videos[values]
+                total = total + (weights[..., None, :] @ mix)[..., 0, :] @ videos[values]     # Σ_i s_i A_i, then U
             return total / mask.sum(-1)[:, None, None].to(tokens.dtype).clamp(min=1.0)
 
         vectors = dict(video=pooled(videos["frames"], s, frame_mask, to_ocr, "mix_values_o"),
