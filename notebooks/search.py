@@ -3,8 +3,8 @@
 #
 # `tcd index` encodes each video once (the model's query-independent state: frame and OCR-window features, plus
 # the OCR words for the string match); `tcd search` ranks the videos for a query in two stages (`tcd.search`):
-# stage 1 shortlists `search.shortlist` videos by inner products with pooled frame / OCR vectors and BM25, stage
-# 2 runs TCD's full text-conditioned head on them and late-fuses it with the string match at the weight the
+# stage 1 shortlists `search.shortlist` videos by inner products with the head's own part vectors at uniform
+# text-condition (computed once per video) and by BM25, stage 2 runs TCD's full text-conditioned head on them and late-fuses it with the string match at the weight the
 # fusion stage chose on validation. Every hit shows its score's parts (S_TV, S_TO, S_TH as in the paper's
 # Figs. 6–7, the model's S, and the string match apart) and the OCR window that matched best.
 #

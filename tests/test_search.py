@@ -259,3 +259,31 @@ def test_an_imported_folder_is_indexed_with_its_uncaptioned_videos(study, tmp_pa
     assert summary["added"] == 2 and summary["missing_tracks"] == 2   # clip1 has no caption, but is searchable
     hits = search(open_index(tmp_path / "idx"), ["a street at night"], k=2, weight=0.0)[0]
     assert sorted(h.id for h in hits) == ["User/clip0", "User/clip1"]
+
+
+@pytest.mark.parametrize("variant,tau,exact", [("tcd", 1e-6, True), ("tcd", 5.0, False), ("clip4clip_wocr", 5.0, True)])
+def test_stage_one_is_the_head_without_the_query_reweighting(variant, tau, exact):
+    """Stage 1 scores with the model's own head at uniform text-condition scales: at τ → 0 the condition is uniform,
+    so stage 1 is the full head (through co-attention and CTCD); at τ = 5 it is not; a variant whose video side
+    does not depend on the query is always exact."""
+    from tcd.model import VideoState
+    from tcd.search.query import first_stage, slice_state, stage_one_vectors
+    from tests.test_batched_head import _random_model
+    from tests.test_model import make_batch
+
+    model = _random_model(variant, tau=tau)
+    batch = make_batch(model, b=5, seed=5)   # a textless video, padded frames, empty windows
+    with torch.no_grad():
+        videos = model.encode_videos(batch)
+        queries = model.encode_queries(batch["queries"] + ["shop sign 7"])
+        full = model.score(queries, videos).sim
+    stored = VideoState({k: v.half() if v.is_floating_point() else v for k, v in videos.tensors.items()
+                         if not k.startswith("co_")})   # as an index stores it
+    vectors, present = stage_one_vectors(model, stored, chunk=2)
+    assert vectors.shape[:2] == (5, 3 if variant == "tcd" else 2) and not present[2, 1]   # video 2 has no text
+    stage_one = first_stage(queries, vectors, present)
+    assert torch.allclose(stage_one, full, atol=2e-3) == exact   # fp16 storage: agreement to 1e-3
+    if variant == "tcd" and exact:
+        with torch.no_grad():   # the full head on the same fp16-stored state: agreement to fp32 rounding
+            head = model.score(queries, slice_state(model, stored, torch.arange(5))).sim
+        torch.testing.assert_close(stage_one, head, atol=1e-4, rtol=0)

@@ -88,16 +88,16 @@ class SearchIndex:
     manifest: dict
     model: "torch.nn.Module"
     state: "VideoState"
-    _pooled: tuple | None = None
+    _stage_one: tuple | None = None
     _bm25: object | None = None
 
-    def pooled(self) -> tuple["torch.Tensor", "torch.Tensor"]:
-        """Stage 1's vectors (`tcd.search.query.pooled_vectors`), computed once per opened index."""
-        if self._pooled is None:
-            from tcd.search.query import pooled_vectors
+    def stage_one(self) -> tuple["torch.Tensor", "torch.Tensor"]:
+        """Stage 1's vectors (`tcd.search.query.stage_one_vectors`), computed once per opened index."""
+        if self._stage_one is None:
+            from tcd.search.query import stage_one_vectors
 
-            self._pooled = pooled_vectors(self.state)
-        return self._pooled
+            self._stage_one = stage_one_vectors(self.model, self.state)
+        return self._stage_one
 
     def bm25(self) -> "Bm25Index":
         """The string match's inverted index over the videos' OCR words (`tcd.search.bm25`), built once per

@@ -1,7 +1,8 @@
 """Search an index: two stages, the model's own scoring fused with the OCR string match, and each hit explained.
 
-Stage 1 (query-independent index, cheap): the cosine of the query with each video's pooled frame and OCR-window
-features (`pooled_vectors`; exact for variants whose video side does not depend on the query) and BM25 over the
+Stage 1 (query-independent index, cheap): the cosine of the query with each video's part vectors as the model
+itself computes them without the query (`stage_one_vectors`: TCD's head at uniform text-condition scales; exact
+for variants whose video side does not depend on the query) and BM25 over the
 videos' OCR words (`tcd.search.bm25`: `tcd.lexical.bm25_scores`' numbers from an index built once, misreads
 matched with ``fuzzy``). The K best of each form the
 shortlist. Stage 2: the checkpoint's full head (`RetrievalModel.score`, TCD's text-conditioned co-attention and
@@ -70,19 +71,48 @@ def checkpoint_seed(path: str | Path) -> int:
 
 # ---- the two stages --------------------------------------------------------------------------------------
 
-def pooled_vectors(state) -> tuple[Tensor, Tensor]:
-    """Stage 1's index: unit mean frame and mean OCR-window features [V, 2, D] and which exist [V, 2]."""
+def stage_one_vectors(model, state, chunk: int = 2048) -> tuple[Tensor, Tensor]:
+    """Stage 1's index: per video the unit vectors of the parts the model scores [V, P, D] and which exist [V, P].
+
+    A variant whose video side does not depend on the query stores them (``vec_*``): stage 1 is then exact. TCD
+    with its text-condition: its own head at uniform scales (s = r = 1 on every valid frame and window), through
+    co-attention and CTCD, so that only the query's re-weighting of the tokens is left to stage 2. X-Pool:
+    mean-pooled frames and OCR windows. Computed ``chunk`` videos at a time on the model's device."""
+    names, vectors = None, []
+    with torch.no_grad():
+        for v0 in range(0, len(state), chunk):
+            part = slice_state(model, state, torch.arange(v0, min(v0 + chunk, len(state))))
+            found = _stage_one_parts(model, part)
+            names = names or list(found)
+            vectors.append(torch.stack([found[k] for k in names], 1).float().cpu())
+    frame_mask = state["frame_mask"]
+    ocr_mask = state["ocr_mask"] if "ocr_mask" in state else torch.zeros_like(frame_mask)
+    has = dict(ocr=ocr_mask.any(-1))
+    if "hybrid" in names:
+        has["hybrid"] = model.clue.has_hybrid(frame_mask, ocr_mask)
+    present = torch.stack([has.get(k, torch.ones_like(frame_mask[:, 0])) for k in names], 1)
+    return torch.nn.functional.normalize(torch.cat(vectors), dim=-1, eps=1e-6), present
+
+
+def _stage_one_parts(model, part) -> dict[str, Tensor]:
+    """{part name: [V, D]} for `stage_one_vectors`, on an fp32 slice of the index."""
     from tcd.model.attention import masked_mean
 
-    video = masked_mean(state["frames"].float(), state["frame_mask"])
-    ocr_mask = state["ocr_mask"] if "ocr_mask" in state else torch.zeros_like(state["frame_mask"])
-    ocr = masked_mean(state["ocr"].float(), ocr_mask) if "ocr" in state else torch.zeros_like(video)
-    pooled = torch.nn.functional.normalize(torch.stack([video, ocr], 1), dim=-1, eps=1e-6)
-    return pooled, torch.stack([torch.ones_like(ocr_mask[:, 0]), ocr_mask.any(-1)], 1)
+    if not model.query_dependent:
+        vectors = {k[4:]: x for k, x in part.tensors.items() if k.startswith("vec_")}
+        return {"fused": vectors["fused"]} if model.ocr_kind == "instances" else vectors
+    if model.video_kind == "tcd":
+        prep = {k: x for k, x in part.tensors.items() if k.startswith("co_")}
+        ones_v, ones_o = part["frame_mask"].float()[None], part["ocr_mask"].float()[None]
+        return {k: x[0] for k, x in model._tcd_vectors(part, prep, ones_v, ones_o).items()}
+    vectors = dict(video=masked_mean(part["frames"], part["frame_mask"]))
+    if "ocr" in part:
+        vectors["ocr"] = masked_mean(part["ocr"], part["ocr_mask"])
+    return vectors
 
 
 def first_stage(queries: Tensor, pooled: Tensor, present: Tensor) -> Tensor:
-    """[Q, V]: the mean over the parts a video has of cos(query, pooled part) (the model's S, without its head)."""
+    """[Q, V]: the mean over the parts a video has of cos(query, its stage-1 vector) (`stage_one_vectors`)."""
     q = torch.nn.functional.normalize(queries.float(), dim=-1, eps=1e-6)
     cos = torch.einsum("qd,vpd->qvp", q, pooled) * present[None].float()
     return cos.sum(-1) / present.float().sum(-1).clamp(min=1)[None]
@@ -166,7 +196,7 @@ def ranked(index: SearchIndex, queries: list[str], weight: float = 0.0, k_shortl
     if any(not q.strip() for q in queries):
         raise SearchIndexError("empty query: say what the video shows or what is written in it")
     model = index.model
-    pooled, present = index.pooled()
+    pooled, present = index.stage_one()
     with torch.no_grad():
         encoded = model.encode_queries(list(queries))
     bm25 = index.bm25()
