@@ -8,8 +8,8 @@ world (tcd.corpus.synth.visual_clip: a domain's scene, groups of shapes with a c
 motion) drawn from ``pretrain.seed``, never from SynthTextVR's videos, and carry scene text that no description
 mentions: the tower learns what captions describe and to look past text, never to read it.
 
-Every variant of the study then starts its vision tower (and the text projection) from this checkpoint
-(``model.vision_init: pretrained``); the checkpoint itself, unchanged, is the zero-shot row. The visual oracle
+Every variant of the study then starts its vision tower from this checkpoint (``model.vision_init: pretrained``;
+the text projection starts fresh: the pretrained one, shared by queries and OCR captions, cost TCD's OCR part); the checkpoint itself, unchanged, is the zero-shot row. The visual oracle
 (:func:`visual_oracle_scores`) is the ceiling for vision: each caption's visual phrases matched against the
 generator's own record of each video's objects and scene (SYNTH_CARD.json).
 """

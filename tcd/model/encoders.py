@@ -194,7 +194,9 @@ def tiny_vision(cfg: ModelConfig) -> VisionEncoder:
     return VisionEncoder(CLIPVisionModel(vcfg), nn.Linear(cfg.vision_width, cfg.embed_dim_resolved, bias=False))
 
 
-PRETRAINED_TOWERS = ("vision.", "text.projection.")   # what a pretrain checkpoint gives (CLIP gives both towers too)
+# What a pretrain checkpoint gives: the vision tower only. Its text projection, trained on what clips show and
+# shared by queries and OCR captions, cost TCD's OCR part on validation (README "What the study finds").
+PRETRAINED_TOWERS = ("vision.",)
 
 
 def pretrained_towers(path: str, cfg: ModelConfig) -> dict[str, Tensor]:
@@ -271,9 +273,6 @@ def build_encoders(cfg: ModelConfig, load_weights: bool = True) -> tuple[VisionE
 
     max_tokens = {"query": cfg.query_max_tokens, "ocr": cfg.ocr_max_tokens}
     text = ocr = TextEncoder(text_tower(copy=False), dim, cfg.freeze_text_resolved, max_tokens)
-    if towers:   # the text projection pretrained with the vision tower: an aligned start, trained at train.lr
-        text.projection.load_state_dict({k[len("text.projection."):]: v for k, v in towers.items()
-                                         if k.startswith("text.projection.")})
     if not cfg.shared_ocr_encoder and cfg.parts["ocr"] != "none":
         ocr = TextEncoder(text_tower(copy=True), dim, cfg.freeze_text_resolved, max_tokens)
     return vision, text, ocr, info
