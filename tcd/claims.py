@@ -465,3 +465,18 @@ def changes_since(previous: dict, main: pd.DataFrame, claims: pd.DataFrame) -> t
     table = pd.DataFrame(rows)
     table["changed"] = table.before != table.after
     return numbers, table
+
+
+def history_record(tables: str | Path, date: str, commit: str, settings: str) -> dict:
+    """A run's record for ``reports/history/<date>.json`` (what :func:`changes_since` reads) from its
+    ``reports/tables``: T2V R@1 (± sd) and V2T R@1 of each main row, T2V R@1 of each ablation row, each claim's
+    verdict; numbers rounded to 2 decimals."""
+    tables = Path(tables)
+    r2 = lambda x: None if pd.isna(x) else round(float(x), 2)
+    main = {r.variant: {"t2v_R@1": r2(r["t2v_R@1"]), "t2v_R@1_sd": r2(r["t2v_R@1_sd"]), "v2t_R@1": r2(r["v2t_R@1"]),
+                        "seeds": int(r.seeds)} for _, r in pd.read_csv(tables / "main_comparison.csv").iterrows()}
+    ablations = {path.stem: {str(r.row): r2(r["t2v_R@1"]) for _, r in pd.read_csv(path).iterrows()}
+                 for path in sorted((tables / "ablations").glob("*.csv")) if not path.stem.endswith("_runs")}
+    verdicts = dict(pd.read_csv(tables / "claims.csv")[["claim", "verdict"]].itertuples(index=False))
+    return {"date": date, "commit": commit, "settings": settings, "main": main, "ablations": ablations,
+            "verdicts": verdicts, "verdicts_source": f"reports/tables/claims.csv of that run (commit {commit})"}

@@ -9,9 +9,10 @@ motion) drawn from ``pretrain.seed``, never from SynthTextVR's videos, and carry
 mentions: the tower learns what captions describe and to look past text, never to read it.
 
 Every variant of the study then starts its vision tower from this checkpoint (``model.vision_init: pretrained``;
-the text projection starts fresh: the pretrained one, shared by queries and OCR captions, cost TCD's OCR part); the checkpoint itself, unchanged, is the zero-shot row. The visual oracle
-(:func:`visual_oracle_scores`) is the ceiling for vision: each caption's visual phrases matched against the
-generator's own record of each video's objects and scene (SYNTH_CARD.json).
+the text projection starts fresh: the pretrained one, shared by queries and OCR captions, cost TCD's OCR part);
+the checkpoint itself, unchanged, is the zero-shot row. The visual oracle (:func:`visual_oracle_scores`) is the
+ceiling for vision: each caption's visual phrases matched against the generator's own record of each video's
+objects and scene (SYNTH_CARD.json).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tcd.config import Params, TrainConfig, model_config, pretrain_checkpoint
+from tcd.config import HELDOUT_OFFSET, Params, TrainConfig, model_config, pretrain_checkpoint
 from tcd.corpus.textvr import VideoEntry
 from tcd.data import SplitData
 from tcd.video import fit_frame, segment_centers
@@ -32,9 +33,6 @@ ZERO_SHOT, VISUAL_ORACLE = "zero_shot", "visual_oracle"   # their rows' names in
 
 
 # ---- the pairs -----------------------------------------------------------------------------------------------
-
-HELDOUT_OFFSET = 1_000_000_000   # held-out clips draw from indices past this: never a training clip's stream
-
 
 def _render(job: tuple) -> tuple[np.ndarray, str, str]:
     """One pair: frames of a generated clip at the model's size and its description, its domain. A training pair

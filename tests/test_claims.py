@@ -244,6 +244,28 @@ def test_changes_since_an_earlier_run_mark_changed_verdicts_and_numbers():
         {"claim": "C", "before": "—", "after": "differs", "changed": True}]   # a new claim
 
 
+def test_history_record_is_what_changes_since_reads(tmp_path):
+    import pandas as pd
+
+    from tcd.claims import changes_since, history_record
+
+    (tmp_path / "ablations").mkdir()
+    pd.DataFrame([{"variant": "tcd", "seeds": 3, "t2v_R@1": 23.666, "t2v_R@1_sd": 0.6667, "v2t_R@1": 22.2222},
+                  {"variant": "lexical", "seeds": 1, "t2v_R@1": 30.7, "t2v_R@1_sd": None, "v2t_R@1": 27.3}]
+                 ).to_csv(tmp_path / "main_comparison.csv", index=False)
+    pd.DataFrame([{"row": "base", "t2v_R@1": 23.666}, {"row": "scratch", "t2v_R@1": 21.777}]
+                 ).to_csv(tmp_path / "ablations" / "levers.csv", index=False)
+    pd.DataFrame([{"row": "base", "seed": 0, "t2v_R@1": 24.0}]).to_csv(tmp_path / "ablations" / "levers_runs.csv")
+    pd.DataFrame([{"claim": "A", "verdict": "agrees"}]).to_csv(tmp_path / "claims.csv", index=False)
+    record = history_record(tmp_path, "2026-12-06", "abc1234", "a run")
+    assert record["main"] == {"tcd": {"t2v_R@1": 23.67, "t2v_R@1_sd": 0.67, "v2t_R@1": 22.22, "seeds": 3},
+                              "lexical": {"t2v_R@1": 30.7, "t2v_R@1_sd": None, "v2t_R@1": 27.3, "seeds": 1}}
+    assert record["ablations"] == {"levers": {"base": 23.67, "scratch": 21.78}}   # the per-run table is left out
+    assert record["verdicts"] == {"A": "agrees"} and record["commit"] == "abc1234"
+    numbers, _ = changes_since(record, pd.DataFrame([{"variant": "tcd", "t2v_R@1": 25.0, "t2v_R@1_sd": 1.0}]),
+                               pd.DataFrame([{"claim": "A", "verdict": "agrees"}]))
+    assert numbers.change.tolist() == [pytest.approx(1.33)]
+
 def test_fusion_claims_and_floor_rows():
     from tcd.claims import with_floor_rows
 

@@ -6,6 +6,7 @@ all-MiniLM-L6-v2 of the tiny preset.
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -358,6 +359,34 @@ def test_checkpoint_reload_reproduces_scores_exactly(tmp_path, variant):
     assert metadata["format"] == CHECKPOINT_FORMAT and not any(k.startswith("text.tower.") for k in state)
     a, b = scores(model.eval(), batch), scores(reloaded.eval(), batch)
     assert torch.equal(a.sim, b.sim) and all(torch.equal(a.parts[k], b.parts[k]) for k in a.parts)
+
+
+def test_the_conv_stem_keeps_the_patch_grid_and_old_checkpoints_load_with_clips_patch_embedding(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from tcd.model.encoders import ConvStem
+
+    conv, patch = small_model("clip4clip"), small_model("clip4clip", vision_stem="patch")
+    stem = conv.vision.backbone.embeddings.patch_embedding
+    assert isinstance(stem, ConvStem) and not isinstance(patch.vision.backbone.embeddings.patch_embedding, ConvStem)
+    pixels = torch.zeros(1, 3, 32, 32)
+    assert stem(pixels).shape == patch.vision.backbone.embeddings.patch_embedding(pixels).shape == (1, 64, 2, 2)
+    # two overlapping 3-px dots in one 16-px patch: CLIP's patch projection is affine in the pixels, the stem is not
+    a, b = pixels.clone(), pixels.clone()
+    a[..., 2:5, 2:5], b[..., 3:6, 3:6] = 1.0, 1.0
+    linear = patch.vision.backbone.embeddings.patch_embedding
+    with torch.no_grad():
+        torch.testing.assert_close(linear(a) + linear(b) - linear(pixels), linear(a + b))
+        assert not torch.allclose(stem(a) + stem(b) - stem(pixels), stem(a + b), atol=1e-4)
+    # a checkpoint saved before the knob (no vision_stem in its config) had CLIP's patch embedding
+    patch.save(tmp_path / "old.pt")
+    _, metadata = read_checkpoint(tmp_path / "old.pt")
+    config = json.loads(metadata["config"])
+    del config["vision_stem"]
+    save_file(load_file(tmp_path / "old.pt"), tmp_path / "old.pt", metadata={**metadata, "config": json.dumps(config)})
+    assert load_model(tmp_path / "old.pt").cfg.vision_stem == "patch"
+    with pytest.raises(ValueError, match="vision_stem='grid': expected conv or patch"):
+        ModelConfig(vision_stem="grid")
 
 
 def test_an_old_or_foreign_checkpoint_fails_naming_the_file(tmp_path):

@@ -111,3 +111,5 @@ def test_a_missing_or_mismatched_pretrain_checkpoint_is_an_error_naming_the_fix(
     wider = {**SMALL, "vision_width": 128}
     with pytest.raises(ValueError, match=r"small\.pt: pretrained for another architecture \(vision_width differ\)"):
         build_model(ModelConfig(variant="clip4clip", vision=str(tmp_path / "small.pt"), **wider))
+    with pytest.raises(ValueError, match=r"small\.pt: pretrained for another architecture \(vision_stem differ\)"):
+        build_model(ModelConfig(variant="clip4clip", vision=str(tmp_path / "small.pt"), vision_stem="patch", **SMALL))

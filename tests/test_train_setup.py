@@ -33,7 +33,7 @@ def test_pretrained_towers_train_slowly_and_norms_biases_embeddings_never_decay(
 
 
 def test_weight_decay_follows_the_parameter_kind_not_its_name():
-    """Matrices under `clue.` and the ViT's patch-embedding convolution decay (a substring rule spared them);
+    """Matrices under `clue.` and the ViT's patch-embedding convolutions decay (a substring rule spared them);
     the clue tokens, type / position / class embeddings, norms and biases do not."""
     torch.manual_seed(0)
     cfg = TrainConfig(lr=1e-3, pretrained_lr=1e-6, weight_decay=0.05)
@@ -44,8 +44,12 @@ def test_weight_decay_follows_the_parameter_kind_not_its_name():
 
     tcd = decay_of(build_model(ModelConfig(variant="tcd", **SMALL)))
     for name in ("clue.cross_attention.q.weight", "clue.cross_attention.k.weight", "clue.cross_attention.out.weight",
-                 "co_attention.q.0.weight", "vision.backbone.embeddings.patch_embedding.weight"):
+                 "co_attention.q.0.weight", "vision.backbone.embeddings.patch_embedding.net.0.weight",
+                 "vision.backbone.embeddings.patch_embedding.net.4.weight"):
         assert tcd[name] == 0.05, name
+    assert tcd["vision.backbone.embeddings.patch_embedding.net.0.bias"] == 0.0                 # the conv stem's
+    patch = decay_of(build_model(ModelConfig(variant="tcd", vision_stem="patch", **SMALL)))
+    assert patch["vision.backbone.embeddings.patch_embedding.weight"] == 0.05
     for name in ("clue.video_clue", "clue.ocr_clue", "clue.type_embedding", "clue.cross_attention.q.bias",
                  "clue.cross_attention.norm_kv.weight", "vision.backbone.embeddings.position_embedding.weight",
                  "vision.backbone.embeddings.class_embedding", "log_logit_scale"):

@@ -22,13 +22,19 @@ def masked_softmax(logits: Tensor, mask: Tensor) -> Tensor:
     return torch.softmax(logits, dim=-1) * mask
 
 
+def masked_exp(logits: Tensor, mask: Tensor) -> Tensor:
+    """exp(l - max l) over the last dim on valid entries, 0 on masked ones (an all-masked row: all 0): softmax's
+    numerator, for callers that normalise it themselves."""
+    x = logits.masked_fill(~mask, float("-inf"))
+    top = x.amax(-1, keepdim=True).clamp(min=torch.finfo(x.dtype).min)   # all-masked rows: finite, exp gives 0
+    return (x - top).exp_()
+
+
 def masked_softmax_short(logits: Tensor, mask: Tensor) -> Tensor:
     """`masked_softmax` written as exp / sum, for scoring without gradients: torch's CPU softmax over a last dim of
     ~10 entries runs at a tenth of exp's speed. Rows without any valid entry give all-zero weights."""
-    x = logits.masked_fill(~mask, float("-inf"))
-    top = x.amax(-1, keepdim=True).clamp(min=torch.finfo(x.dtype).min)   # all-masked rows: finite, exp gives 0
-    e = (x - top).exp_()
-    return e / e.sum(-1, keepdim=True).clamp(min=torch.finfo(x.dtype).tiny)
+    e = masked_exp(logits, mask)
+    return e / e.sum(-1, keepdim=True).clamp(min=torch.finfo(e.dtype).tiny)
 
 
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:

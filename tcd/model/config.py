@@ -54,6 +54,8 @@ class ModelConfig:
     vision_width: int = 192
     vision_heads: int = 4
     vision_patch: int = 16
+    vision_stem: str = "conv"          # conv: three strided convolutions make the patch tokens (objects a few pixels
+                                       #   wide survive them) | patch: CLIP's linear patch embedding
     # text towers
     freeze_text: bool | None = None    # None -> preset default; frozen: each distinct string's features computed once
     allow_random_weights: bool = False # clip-b32 without its weights on disk: an error, unless this (benchmarks) is true
@@ -92,6 +94,10 @@ class ModelConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"model.{name}={value!r}: expected a positive integer")
+        if self.vision_stem not in ("conv", "patch"):
+            raise ValueError(f"model.vision_stem={self.vision_stem!r}: expected conv or patch")
+        if self.vision_stem == "conv" and self.vision_patch % 4:
+            raise ValueError(f"model.vision_patch={self.vision_patch}: the conv stem needs a multiple of 4")
         if self.vision_init not in ("pretrained", "scratch"):
             raise ValueError(f"model.vision_init={self.vision_init!r}: expected pretrained or scratch")
         if self.freeze_text is not None and not isinstance(self.freeze_text, bool):

@@ -13,8 +13,8 @@ import torch
 from torch import Tensor, nn
 
 # masked_softmax / masked_mean are re-exported for callers that still import them from here (tcd.viz, notebooks)
-from tcd.model.attention import Attention, masked_mean, masked_softmax, masked_softmax_short, scale_bias, \
-    weighted_mean  # noqa: F401
+from tcd.model.attention import Attention, masked_exp, masked_mean, masked_softmax, masked_softmax_short, \
+    scale_bias, weighted_mean  # noqa: F401
 
 
 class VideoOcrCoAttention(nn.Module):
@@ -69,9 +69,7 @@ class VideoOcrCoAttention(nn.Module):
     def mixing_kernel(logits: Tensor, mask: Tensor) -> Tensor:
         """Per-video part of `mixing`: K = exp(l - max_j l) on valid keys, 0 on masked ones, laid out [V, Lx, H, Ly]
         from logits [V, H, Lx, Ly] and the keys' mask [V, Ly] (query-independent, computed once per video)."""
-        x = logits.masked_fill(~mask[:, None, None, :], float("-inf"))
-        top = x.amax(-1, keepdim=True).clamp(min=torch.finfo(x.dtype).min)
-        return (x - top).exp().transpose(1, 2).contiguous()
+        return masked_exp(logits, mask[:, None, None, :]).transpose(1, 2).contiguous()
 
     @staticmethod
     def mixing(kernel: Tensor, scales: Tensor) -> Tensor:

@@ -7,7 +7,6 @@ Nothing here downloads: pretrained weights load with local_files_only=True. The 
 """
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from pathlib import Path
@@ -186,12 +185,35 @@ class VisionEncoder(nn.Module):
         return self.projection(pooled).unflatten(0, frames.shape[:2])
 
 
+class ConvStem(nn.Module):
+    """Patch tokens from three strided convolutions (/2, /2, /(patch/4)) in place of CLIP's linear patch embedding:
+    the same token grid, but a shape a few pixels wide reaches the transformer as a feature of its own rather than
+    a sliver of a 16-px patch's projection (Xiao et al. 2021, "Early convolutions help transformers see better")."""
+
+    def __init__(self, width: int, patch: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1), nn.GELU(), nn.Conv2d(32, 64, 3, 2, 1), nn.GELU(),
+                                 nn.Conv2d(64, width, patch // 4, patch // 4))
+
+    @property
+    def weight(self) -> Tensor:   # CLIPVisionEmbeddings casts the pixels to its patch embedding's weight dtype
+        return self.net[-1].weight
+
+    def forward(self, pixels: Tensor) -> Tensor:
+        return self.net(pixels)
+
+
 def tiny_vision(cfg: ModelConfig) -> VisionEncoder:
-    """The tiny preset's vision tower (a small CLIP ViT), randomly initialised."""
+    """The tiny preset's vision tower (a small CLIP ViT, its patch tokens from ``cfg.vision_stem``), randomly
+    initialised."""
     vcfg = CLIPVisionConfig(image_size=cfg.image_size_resolved, patch_size=cfg.vision_patch,
                             hidden_size=cfg.vision_width, num_hidden_layers=cfg.vision_layers,
                             num_attention_heads=cfg.vision_heads, intermediate_size=4 * cfg.vision_width)
-    return VisionEncoder(CLIPVisionModel(vcfg), nn.Linear(cfg.vision_width, cfg.embed_dim_resolved, bias=False))
+    backbone = CLIPVisionModel(vcfg)
+    if cfg.vision_stem == "conv":
+        embeddings = getattr(backbone, "vision_model", backbone).embeddings   # transformers 4 nests it, 5 does not
+        embeddings.patch_embedding = ConvStem(cfg.vision_width, cfg.vision_patch)
+    return VisionEncoder(backbone, nn.Linear(cfg.vision_width, cfg.embed_dim_resolved, bias=False))
 
 
 # What a pretrain checkpoint gives: the vision tower only. Its text projection, trained on what clips show and
@@ -202,15 +224,15 @@ PRETRAINED_TOWERS = ("vision.",)
 def pretrained_towers(path: str, cfg: ModelConfig) -> dict[str, Tensor]:
     """The towers of a pretrain checkpoint (tcd.pretrain) that ``cfg`` starts from; a missing file or one built
     for another architecture is an error naming the file and the fix."""
-    from tcd.model.family import read_checkpoint
+    from tcd.model.family import checkpoint_config, read_checkpoint
 
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no pretrained vision tower; run the pretrain stage (dvc repro pretrain) "
                                 "or set model.vision_init: scratch")
     state, metadata = read_checkpoint(path)
-    saved = ModelConfig.from_dict(json.loads(metadata["config"]))
-    keys = ("preset", "vision_layers", "vision_width", "vision_heads", "vision_patch", "image_size_resolved",
-            "embed_dim_resolved", "text")
+    saved = checkpoint_config(metadata)
+    keys = ("preset", "vision_layers", "vision_width", "vision_heads", "vision_patch", "vision_stem",
+            "image_size_resolved", "embed_dim_resolved", "text")
     differ = [k for k in keys if getattr(saved, k) != getattr(cfg, k)]
     if differ:
         raise ValueError(f"{path}: pretrained for another architecture ({', '.join(differ)} differ); re-run the "

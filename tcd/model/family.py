@@ -399,12 +399,19 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]
     return state, metadata
 
 
+def checkpoint_config(metadata: dict[str, str]) -> ModelConfig:
+    """The model config a checkpoint was saved with (`read_checkpoint`'s metadata)."""
+    saved = json.loads(metadata["config"])
+    saved.setdefault("vision_stem", "patch")   # saved before the knob existed: CLIP's patch embedding
+    return ModelConfig.from_dict(saved)
+
+
 def load_model(path: str | Path, map_location: str | torch.device = "cpu", num_frames: int | None = None) -> RetrievalModel:
     """Rebuild a model saved with `model.save(path)`; scores are reproduced exactly. ``num_frames``: take up to that
     many frames per video (the pretrain stage's one-frame model scores the study's videos; a model with per-frame
     parameters, seqTransf's positions, must keep its own)."""
     state, metadata = read_checkpoint(path)
-    cfg = ModelConfig.from_dict(json.loads(metadata["config"]))
+    cfg = checkpoint_config(metadata)
     cfg = cfg if num_frames is None else dataclasses.replace(cfg, num_frames=num_frames)
     model = build_model(cfg, load_weights=False).to(map_location)
     missing, unexpected = model.load_state_dict(state, strict=False)
