@@ -24,12 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from tcd.config import HELDOUT_OFFSET, Params, TrainConfig, model_config, pretrain_checkpoint
+from tcd.config import Params, TrainConfig, model_config, pretrain_checkpoint
 from tcd.corpus.textvr import VideoEntry
 from tcd.data import SplitData
 from tcd.video import fit_frame, segment_centers
 
 ZERO_SHOT, VISUAL_ORACLE = "zero_shot", "visual_oracle"   # their rows' names in the metrics and tables
+HELDOUT_OFFSET = 10**9   # held-out clips draw from indices past this (PretrainConfig keeps clips below it)
 
 
 # ---- the pairs -----------------------------------------------------------------------------------------------
