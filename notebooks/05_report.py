@@ -346,15 +346,13 @@ print(Path(params_file).read_text())
 
 # %% [markdown]
 # ## What changed since the previous runs
-# History, after the results. The two newest records in `reports/history/`: the first calibrated run (calibration
-# 1, to a 49-caption sample that under-represents TextVR's Activity domain: 16% of captions without scene text,
-# TextVR's test split 48%; 96 test videos, no pretraining, the old verdict rule), and the last landed run
-# (calibration 2 at 300 test videos, the towers pretrained 4 epochs). This run pretrains 24 epochs, chosen on the
-# held-out generated clips (`pretrain.heldout_clips`); its corpus and OCR are the last run's, byte for byte.
-# Against calibration 1 the corpus differs (its own videos and captions): that table says how the picture moved,
-# not what one change did. The calibration-1 verdicts used the old rule (a difference beyond 2·√(sd_a² + sd_b²)
-# of the seeds' sd, the test captions' sampling not counted); the last run's and this run's the paired bootstrap.
-# T2V R@1, and each claim's verdict then and now:
+# History, after the results. The two newest records in `reports/history/`: the first run with pretrained towers
+# (`2026-12-06.json`: 4 epochs of pretraining, the towers and the text projection from its checkpoint) and the last
+# landed run (`2026-12-06b.json`: 24 epochs, the vision tower from the checkpoint, the text projection fresh, CLIP's
+# linear 16-px patch embedding). This run makes the tower's patch tokens with a convolutional stem
+# (`model.vision_stem: conv`, chosen on the pretraining's held-out clips); its corpus and OCR are those runs',
+# byte for byte, so each table says what the changes since that run did, at these seeds and captions. Every verdict
+# here is the paired bootstrap's. T2V R@1, and each claim's verdict then and now:
 
 # %%
 history = sorted((reports / "history").glob("*.json"))   # committed records of earlier published runs
