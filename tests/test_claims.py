@@ -266,6 +266,7 @@ def test_history_record_is_what_changes_since_reads(tmp_path):
                                pd.DataFrame([{"claim": "A", "verdict": "agrees"}]))
     assert numbers.change.tolist() == [pytest.approx(1.33)]
 
+
 def test_fusion_claims_and_floor_rows():
     from tcd.claims import with_floor_rows
 
