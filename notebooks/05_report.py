@@ -346,13 +346,14 @@ print(Path(params_file).read_text())
 
 # %% [markdown]
 # ## What changed since the previous runs
-# History, after the results. The two newest records in `reports/history/`: the first run with pretrained towers
-# (`2026-12-06.json`: 4 epochs of pretraining, the towers and the text projection from its checkpoint) and the last
-# landed run (`2026-12-06b.json`: 24 epochs, the vision tower from the checkpoint, the text projection fresh, CLIP's
-# linear 16-px patch embedding). This run makes the tower's patch tokens with a convolutional stem
-# (`model.vision_stem: conv`, chosen on the pretraining's held-out clips); its corpus and OCR are those runs',
-# byte for byte, so each table says what the changes since that run did, at these seeds and captions. Every verdict
-# here is the paired bootstrap's. T2V R@1, and each claim's verdict then and now:
+# History, after the results. The two newest records in `reports/history/`: the run with CLIP's linear 16-px patch
+# embedding (`2026-12-06b.json`) and the last landed run (`2026-12-06c.json`: the convolutional stem, the vision
+# tower from the pretrain checkpoint, the text projection fresh, a validation split of equal shares per domain).
+# This run holds validation videos out in the domains' own proportions (11 of its 24 are Activity videos, where
+# equal shares gave 3) and, as that validation split chose, starts the text projection from the pretrain
+# checkpoint too (`model.text_projection: pretrained`; the levers grid keeps `fresh` one row away). Its corpus
+# and OCR are those runs', byte for byte, so each table says what the changes since that run did, at these seeds
+# and captions. Every verdict here is the paired bootstrap's. T2V R@1, and each claim's verdict then and now:
 
 # %%
 history = sorted((reports / "history").glob("*.json"))   # committed records of earlier published runs

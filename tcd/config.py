@@ -149,6 +149,10 @@ class TrainConfig:
             raise ValueError(f"train.log_every must be >= 1, got {self.log_every}")
 
 
+# The pretrain stage's held-out clips draw from generator indices from here on; its training pairs stay below.
+HELDOUT_OFFSET = 10**9
+
+
 @dataclass(frozen=True)
 class PretrainConfig:
     """Contrastive pretraining of the tiny preset's towers (tcd.pretrain, stage `pretrain`) on generated
@@ -163,8 +167,9 @@ class PretrainConfig:
     heldout_clips: int = 300    # generated clips never trained on, all frames: the zero-shot check its knobs are chosen by
 
     def __post_init__(self) -> None:
-        if self.heldout_clips < 1 or self.clips >= 10**9:
-            raise ValueError(f"pretrain.heldout_clips must be >= 1 and clips < 10**9, got {self.heldout_clips}, {self.clips}")
+        if self.heldout_clips < 1 or self.clips >= HELDOUT_OFFSET:
+            raise ValueError(f"pretrain.heldout_clips must be >= 1 and clips < {HELDOUT_OFFSET}, "
+                             f"got {self.heldout_clips}, {self.clips}")
         if self.clips < self.batch_size or self.batch_size < 2:
             raise ValueError(f"pretrain.clips={self.clips} and batch_size={self.batch_size}: need clips >= batch_size >= 2")
         if self.epochs < 1:

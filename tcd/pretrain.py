@@ -8,8 +8,8 @@ world (tcd.corpus.synth.visual_clip: a domain's scene, groups of shapes with a c
 motion) drawn from ``pretrain.seed``, never from SynthTextVR's videos, and carry scene text that no description
 mentions: the tower learns what captions describe and to look past text, never to read it.
 
-Every variant of the study then starts its vision tower from this checkpoint (``model.vision_init: pretrained``;
-the text projection starts fresh: the pretrained one, shared by queries and OCR captions, cost TCD's OCR part);
+Every variant of the study then starts its vision tower and its text projection from this checkpoint
+(``model.vision_init: pretrained``, ``model.text_projection: pretrained``, as CLIP's models start from CLIP's);
 the checkpoint itself, unchanged, is the zero-shot row. The visual oracle (:func:`visual_oracle_scores`) is the
 ceiling for vision: each caption's visual phrases matched against the generator's own record of each video's
 objects and scene (SYNTH_CARD.json).
@@ -24,13 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tcd.config import Params, TrainConfig, model_config, pretrain_checkpoint
+from tcd.config import HELDOUT_OFFSET, Params, TrainConfig, model_config, pretrain_checkpoint
 from tcd.corpus.textvr import VideoEntry
 from tcd.data import SplitData
 from tcd.video import fit_frame, segment_centers
 
 ZERO_SHOT, VISUAL_ORACLE = "zero_shot", "visual_oracle"   # their rows' names in the metrics and tables
-HELDOUT_OFFSET = 10**9   # held-out clips draw from indices past this (PretrainConfig keeps clips below it)
 
 
 # ---- the pairs -----------------------------------------------------------------------------------------------

@@ -172,7 +172,7 @@ def pair_batches(pair_video: np.ndarray, order: np.ndarray, batch_size: int) -> 
 
 def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW with parameter groups: pretrained towers (a loaded CLIP vision backbone, fine-tuned pretrained text
-    towers) at ``train.pretrained_lr``, the new layers at ``train.lr`` (a pretrained CLIP at lr 1e-3 would be
+    towers, a loaded text projection) at ``train.pretrained_lr``, the new layers at ``train.lr`` (a pretrained CLIP at lr 1e-3 would be
     destroyed); weight decay only on matrices, never on norms, biases, embeddings, clue tokens or the logit
     scale (by parameter kind, `decayed_parameters`). Fused AdamW when every parameter is on CUDA."""
     pretrained = _pretrained_prefixes(model)
@@ -212,6 +212,8 @@ def _pretrained_prefixes(model) -> tuple[str, ...]:
     for name in ("text", "ocr_text"):
         if getattr(getattr(getattr(model, name, None), "tower", None), "pretrained", False):
             prefixes.append(f"{name}.tower.")
+        if getattr(getattr(model, name, None), "projection_pretrained", False):
+            prefixes.append(f"{name}.projection.")
     return tuple(prefixes)
 
 

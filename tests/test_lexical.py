@@ -10,7 +10,7 @@ import yaml
 
 from tcd.config import load_params
 from tcd.corpus.textvr import OcrTrack, VideoEntry, write_annotations, write_ocr_file
-from tcd.data import split_entries, validation_videos
+from tcd.data import domain_quotas, split_entries, validation_videos
 from tcd.eval import read_evaluation, retrieval_metrics
 from tcd.lexical import (FUSION_GRID, STOPWORDS, bm25_scores, choose_fusion_weight, evaluate_lexical, fuse,
                          fuse_chosen_on_validation, fusion_curve, lexical_similarity, video_documents)
@@ -216,6 +216,17 @@ def test_validation_carve_out_is_deterministic_disjoint_and_stratified():
     assert {tuple(validation_videos(entries, 0.25, seed=s)[1]) for s in range(5)} != {tuple(val)}  # the seed matters
     with pytest.raises(ValueError):
         validation_videos(entries, 1.0, seed=0)
+
+
+def test_validation_keeps_the_domains_proportions():
+    # 12 videos: A 9, B 1, C 2; half held out = 6. In proportion: A 4.5, B 0.5, C 1.0 -> 4 + 1 + 1 once B gets its
+    # one (largest remainders give A the tie: 5, 0, 1). Equal shares round-robin (A B C A C A) would give 3, 1, 2.
+    entries = [entry(f"a{i}", "A") for i in range(9)] + [entry("b0", "B")] + [entry(f"c{i}", "C") for i in range(2)]
+    _, val = validation_videos(entries, 0.5, seed=0)
+    assert [sum(v.startswith(f"{d}/") for v in val) for d in "ABC"] == [4, 1, 1]
+    assert domain_quotas([9, 1, 2], 6) == [4, 1, 1]
+    assert domain_quotas([1, 1, 1], 2) == [1, 1, 0]   # too few to give every domain one
+    assert domain_quotas([110, 16, 16, 17, 16, 27, 21, 17], 24) == [11, 2, 1, 2, 1, 3, 2, 2]
 
 
 def test_study_splits_hold_the_validation_videos_out_of_training(tmp_path):

@@ -87,16 +87,24 @@ def test_a_variant_starts_from_the_pretrained_towers_and_trains_them_at_pretrain
     for name, value in pretrained.state_dict().items():
         if name.startswith("vision."):
             assert torch.equal(model.state_dict()[name], value), name
-    torch.manual_seed(1)   # the text projection starts as without a checkpoint, not from the pretraining's
-    fresh = build_model(ModelConfig(variant="tcd", **SMALL))
-    assert torch.equal(model.text.projection.weight, fresh.text.projection.weight)
-    assert not torch.equal(model.text.projection.weight, pretrained.text.projection.weight)
-    group_of = {id(p): g for g in make_optimizer(model, TrainConfig(lr=1e-3, pretrained_lr=1e-4)).param_groups
-                for p in g["params"]}
-    names = dict(model.named_parameters())
-    assert group_of[id(names["vision.backbone.encoder.layers.0.mlp.fc1.weight"])]["lr"] == 1e-4
-    assert group_of[id(names["vision.projection.weight"])]["lr"] == 1e-4
-    assert group_of[id(names["text.projection.weight"])]["lr"] == 1e-3    # it must also learn to match OCR text
+    assert torch.equal(model.text.projection.weight, pretrained.text.projection.weight)   # as CLIP's models do
+    torch.manual_seed(1)   # model.text_projection fresh: it starts as without a checkpoint
+    fresh = build_model(ModelConfig(variant="tcd", vision=str(path), text_projection="fresh", **SMALL))
+    torch.manual_seed(1)
+    unloaded = build_model(ModelConfig(variant="tcd", **SMALL))
+    assert torch.equal(fresh.text.projection.weight, unloaded.text.projection.weight)
+    assert not torch.equal(fresh.text.projection.weight, pretrained.text.projection.weight)
+    lrs = {}
+    for m in (model, fresh):
+        group_of = {id(p): g for g in make_optimizer(m, TrainConfig(lr=1e-3, pretrained_lr=1e-4)).param_groups
+                    for p in g["params"]}
+        lrs[m] = {n: group_of[id(p)]["lr"] for n, p in m.named_parameters() if p.requires_grad}
+    assert lrs[model]["vision.backbone.encoder.layers.0.mlp.fc1.weight"] == 1e-4
+    assert lrs[model]["vision.projection.weight"] == 1e-4
+    assert lrs[model]["text.projection.weight"] == lrs[model]["text.projection.bias"] == 1e-4
+    assert lrs[fresh]["text.projection.weight"] == 1e-3    # a new layer
+    with pytest.raises(ValueError, match="text_projection='clip'"):
+        ModelConfig(text_projection="clip")
     # a fine-tuned checkpoint is whole: loading it never reads the pretrain file
     model.save(tmp_path / "tuned.pt")
     path.unlink()

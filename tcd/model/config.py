@@ -56,6 +56,8 @@ class ModelConfig:
     vision_patch: int = 16
     vision_stem: str = "conv"          # conv: three strided convolutions make the patch tokens (objects a few pixels
                                        #   wide survive them) | patch: CLIP's linear patch embedding
+    text_projection: str = "pretrained"  # with a pretrain checkpoint: the query text projection starts from its
+                                       #   (as CLIP's models start from CLIP's) | fresh: random init
     # text towers
     freeze_text: bool | None = None    # None -> preset default; frozen: each distinct string's features computed once
     allow_random_weights: bool = False # clip-b32 without its weights on disk: an error, unless this (benchmarks) is true
@@ -98,6 +100,8 @@ class ModelConfig:
             raise ValueError(f"model.vision_stem={self.vision_stem!r}: expected conv or patch")
         if self.vision_stem == "conv" and self.vision_patch % 4:
             raise ValueError(f"model.vision_patch={self.vision_patch}: the conv stem needs a multiple of 4")
+        if self.text_projection not in ("pretrained", "fresh"):
+            raise ValueError(f"model.text_projection={self.text_projection!r}: expected pretrained or fresh")
         if self.vision_init not in ("pretrained", "scratch"):
             raise ValueError(f"model.vision_init={self.vision_init!r}: expected pretrained or scratch")
         if self.freeze_text is not None and not isinstance(self.freeze_text, bool):

@@ -84,6 +84,7 @@ class TextEncoder(nn.Module):
             nn.init.eye_(self.projection.weight)
             nn.init.zeros_(self.projection.bias)
         self.memoise = True
+        self.projection_pretrained = False   # loaded from a pretrain checkpoint: trained at train.pretrained_lr
         shared = frozen and tower.pretrained and tower.source
         self.memo: dict[tuple[int, str], Tensor] = SHARED_MEMOS.setdefault((tower.source, tower.pooling), {}) \
             if shared else {}
@@ -216,9 +217,8 @@ def tiny_vision(cfg: ModelConfig) -> VisionEncoder:
     return VisionEncoder(backbone, nn.Linear(cfg.vision_width, cfg.embed_dim_resolved, bias=False))
 
 
-# What a pretrain checkpoint gives: the vision tower only. Its text projection, trained on what clips show and
-# shared by queries and OCR captions, cost TCD's OCR part on validation (README "What the study finds").
-PRETRAINED_TOWERS = ("vision.",)
+# What a pretrain checkpoint gives: the vision tower and the text projection (``model.text_projection``).
+PRETRAINED_TOWERS = ("vision.", "text.projection.")
 
 
 def pretrained_towers(path: str, cfg: ModelConfig) -> dict[str, Tensor]:
@@ -295,6 +295,10 @@ def build_encoders(cfg: ModelConfig, load_weights: bool = True) -> tuple[VisionE
 
     max_tokens = {"query": cfg.query_max_tokens, "ocr": cfg.ocr_max_tokens}
     text = ocr = TextEncoder(text_tower(copy=False), dim, cfg.freeze_text_resolved, max_tokens)
+    if towers and cfg.text_projection == "pretrained":
+        text.projection.load_state_dict({k[len("text.projection."):]: v for k, v in towers.items()
+                                         if k.startswith("text.projection.")})
+        text.projection_pretrained = True
     if not cfg.shared_ocr_encoder and cfg.parts["ocr"] != "none":
         ocr = TextEncoder(text_tower(copy=True), dim, cfg.freeze_text_resolved, max_tokens)
     return vision, text, ocr, info

@@ -403,6 +403,7 @@ def checkpoint_config(metadata: dict[str, str]) -> ModelConfig:
     """The model config a checkpoint was saved with (`read_checkpoint`'s metadata)."""
     saved = json.loads(metadata["config"])
     saved.setdefault("vision_stem", "patch")   # saved before the knob existed: CLIP's patch embedding
+    saved.setdefault("text_projection", "fresh")   # before the knob, the text projection always started fresh
     return ModelConfig.from_dict(saved)
 
 
