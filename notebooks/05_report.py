@@ -333,8 +333,9 @@ print(Path(params_file).read_text())
 # - **The string-match floor** (BM25, no learning) is not in the paper; it is in every table here because a
 #   scene-text benchmark has to be judged against it, and so is its late fusion with the best baseline and
 #   with TCD (weights chosen on validation videos).
-# - **A validation split**: `train.val_fraction` (10%) of the training videos are held out of every training
-#   run, so that the fusion weights are chosen on videos no model saw; every model trains on the other 90%.
+# - **A validation split**: `train.val_fraction` (10%) of the training videos, in the domains' own proportions, are
+#   held out of every training run, so that fusion weights and settings are chosen on videos no model saw; every
+#   model trains on the other 90%.
 # - **SynthTextVR is calibrated to TextVR's captions** (the corpus card's table: words per caption, quoted
 #   capitals, digits, captions without scene text, common words among the quoted ones, measured on the 49
 #   real TextVR captions available offline), fixed before any model ran on it; the README gives the
