@@ -34,7 +34,7 @@ def validation_videos(entries: Sequence[VideoEntry], fraction: float, seed: int)
     round(fraction x N) videos (at least one) are held out: each domain's videos are shuffled by one
     ``numpy.random.default_rng(seed)`` (domains in sorted order) and each domain gives its first
     :func:`domain_quotas` of them, so the validation split has the training split's mix of domains (equal shares
-    per domain made SynthTextVR's 46 % Activity videos 12 % of validation, and hid what fine-tuning costs vision).
+    per domain under-represent a large domain, and what fine-tuning does to it goes unseen: README).
     Both lists keep annotation order. Whole videos are held out, so no caption of a validation video is trained on.
     """
     if not 0.0 < fraction < 1.0:

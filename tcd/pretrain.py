@@ -160,21 +160,31 @@ def caption_visuals(caption: str) -> tuple[list[dict], str | None]:
     return phrases, domain
 
 
-def _phrase_match(phrase: dict, objects: list[dict]) -> int:
-    """Attributes of the phrase that its best-matching object group has (0-4)."""
-    return max((sum(o[k] == phrase[k] for k in ("count", "colour", "shape", "direction")) for o in objects), default=0)
+ATTRIBUTES = ("count", "colour", "shape", "direction")   # what a SynthTextVR caption says of an object group
 
 
-def visual_oracle_scores(captions: list[str], videos: list[dict], domains: list[str]) -> np.ndarray:
+def _phrase_match(phrase: dict, objects: list[dict], attributes: tuple[str, ...] = ATTRIBUTES) -> int:
+    """``attributes`` of the phrase that its best-matching object group has (0 to their number)."""
+    return max((sum(o[k] == phrase[k] for k in attributes) for o in objects), default=0)
+
+
+def visual_oracle_scores(captions: list[str], videos: list[dict], domains: list[str],
+                         attributes: tuple[str, ...] = ATTRIBUTES) -> np.ndarray:
     """[captions, videos] scores of the oracle that sees the generator's record (``videos``: SYNTH_CARD entries with
-    ``objects``): per caption, the matched attributes of its visual phrases plus 1 for the scene's domain. A caption
-    with no visual phrase is left with its scene: vision alone cannot read the text it quotes."""
+    ``objects``): per caption, the matched ``attributes`` of its visual phrases plus 1 for the scene's domain. A
+    caption with no visual phrase is left with its scene: vision alone cannot read the text it quotes."""
     sim = np.zeros((len(captions), len(videos)), np.float32)
     for i, caption in enumerate(captions):
         phrases, domain = caption_visuals(caption)
         for j, (video, video_domain) in enumerate(zip(videos, domains)):
-            sim[i, j] = sum(_phrase_match(p, video["objects"]) for p in phrases) + (domain == video_domain)
+            sim[i, j] = sum(_phrase_match(p, video["objects"], attributes) for p in phrases) + (domain == video_domain)
     return sim
+
+
+# The oracle seeing one more attribute per rung; colour first, as it covers the most pixels of an object
+ORACLE_LADDER = {"scene": (), "scene + colour": ("colour",), "scene + colour + count": ("colour", "count"),
+                 "scene + colour + count + shape": ("colour", "count", "shape"),
+                 "scene + all four (the visual oracle)": ATTRIBUTES}
 
 
 def card_videos(corpus: str | Path, split: str, video_ids: list[str]) -> list[dict]:

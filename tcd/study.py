@@ -180,6 +180,52 @@ def synth_groups(corpus: str | Path, split: str = "test") -> dict[str, str] | No
             for v in json.loads(card.read_text())["videos"][split]}
 
 
+def oracle_ladder(params: Params) -> pd.DataFrame | None:
+    """T2V R@1 of the visual oracle seeing one more of each video's object attributes per rung
+    (:data:`tcd.pretrain.ORACLE_LADDER`), overall and per kind of test caption (:func:`caption_labels`): how much a
+    vision tower must resolve to reach a given R@1 on the captions that quote no text. None on a corpus without
+    SynthTextVR's card (nothing records what its videos show)."""
+    from tcd.corpus.textvr import captions_and_targets, load_split, wordpiece_vocabulary
+    from tcd.eval import metrics_from_ranks, text_to_video_ranks
+    from tcd.pretrain import ORACLE_LADDER, card_videos, visual_oracle_scores
+
+    entries = load_split(params.paths.corpus, "test")
+    try:
+        videos = card_videos(params.paths.corpus, "test", [e.video_id for e in entries])
+    except FileNotFoundError:
+        return None
+    captions, caption_video = captions_and_targets(entries)
+    vocabulary = wordpiece_vocabulary()
+    labels = np.array([caption_labels(c, vocabulary) for c in captions])
+    rows = []
+    for rung, attributes in ORACLE_LADDER.items():
+        sim = visual_oracle_scores(captions, videos, [e.domain for e in entries], attributes)
+        ranks = text_to_video_ranks(sim, caption_video)
+        rows.append({"oracle sees": rung, "all": metrics_from_ranks(ranks)["R@1"],
+                     **{kind: metrics_from_ranks(ranks[labels == kind])["R@1"] for kind in sorted(set(labels.tolist()))}})
+    return pd.DataFrame(rows).set_index("oracle sees")
+
+
+def ladder_summary(ladder: pd.DataFrame, kinds: pd.DataFrame, kind: str = "no scene text") -> str:
+    """The report's reading of :func:`oracle_ladder` against :func:`breakdown`'s rows: between which rungs the
+    zero-shot tower and vision-only CLIP4Clip stand on the captions of ``kind``."""
+    seen = kinds[(kinds.by == "caption") & (kinds.kind == kind)].set_index("variant")["R@1"]
+    column = ladder[kind]
+
+    def place(r1: float) -> str:
+        above = [rung for rung, v in column.items() if v <= r1]
+        below = [rung for rung, v in column.items() if v > r1]
+        if not above:
+            return f"below every rung, the oracle seeing the {below[0]} ({column[below[0]]:.1f}) included"
+        low = f"above the oracle seeing the {above[-1]} ({column[above[-1]]:.1f})"
+        return low + (f", below the one seeing the {below[0]} ({column[below[0]]:.1f})" if below else "")
+
+    rows = [f"{v} {seen[v]:.1f}: {place(seen[v])}" for v in ("zero_shot", "clip4clip") if v in seen]
+    return (f"**What vision resolves.** The visual oracle seeing one more attribute of each video's objects per rung "
+            f"(a tie at the top is a miss, as in TextVR's protocol). T2V R@1 on the captions with {kind}: "
+            + "; ".join(rows) + ".")
+
+
 def breakdown(params: Params, variants: list[str]) -> pd.DataFrame:
     """T2V R@1 of each variant per kind of test caption (:func:`caption_labels`) and, on SynthTextVR, per kind of
     hard-negative group (:func:`synth_groups`): where string matching and the learned models each win. Reads the

@@ -172,8 +172,8 @@ def pair_batches(pair_video: np.ndarray, order: np.ndarray, batch_size: int) -> 
 
 def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW with parameter groups: pretrained towers (a loaded CLIP vision backbone, fine-tuned pretrained text
-    towers, a loaded text projection) at ``train.pretrained_lr``, the new layers at ``train.lr`` (a pretrained CLIP at lr 1e-3 would be
-    destroyed); weight decay only on matrices, never on norms, biases, embeddings, clue tokens or the logit
+    towers, a loaded text projection) at ``train.pretrained_lr``, the new layers at ``train.lr`` (a pretrained
+    CLIP at lr 1e-3 would be destroyed); weight decay only on matrices, never on norms, biases, embeddings, clue tokens or the logit
     scale (by parameter kind, `decayed_parameters`). Fused AdamW when every parameter is on CUDA."""
     pretrained = _pretrained_prefixes(model)
     decayed = decayed_parameters(model)

@@ -8,7 +8,8 @@ import torch
 
 from tcd.config import TrainConfig, load_params, model_config, pretrain_checkpoint
 from tcd.model import ModelConfig, build_model, load_model
-from tcd.pretrain import caption_visuals, heldout_clips, make_pairs, pretrain_config, visual_oracle_scores
+from tcd.pretrain import (ATTRIBUTES, ORACLE_LADDER, caption_visuals, heldout_clips, make_pairs, pretrain_config,
+                          visual_oracle_scores)
 from tcd.train import make_optimizer
 
 SMALL = dict(vision_layers=1, vision_width=64, vision_heads=2, embed_dim=64, ctcd_heads=2, num_frames=2, image_size=32)
@@ -64,6 +65,19 @@ def test_visual_oracle_scores_count_matched_attributes_plus_the_scene():
     # caption 1: video 0 none of the 4, another scene; video 1 all 4 + the scene
     # caption 2: no visual phrase: the scene alone
     assert sim.tolist() == [[5.0, 2.0], [0.0, 5.0], [1.0, 0.0]]
+
+
+def test_the_oracle_ladder_counts_only_the_attributes_it_is_given():
+    videos = [{"objects": [{"count": 2, "colour": "red", "shape": "circle", "direction": "left"}]},
+              {"objects": [{"count": 1, "colour": "red", "shape": "star", "direction": "left"}]}]
+    captions = ["Two red circles move to the left in the kitchen."]
+    domains = ["Cooking", "Cooking"]
+    # colour alone (and the scene): both videos have a red group, a tie (TextVR's rule: a miss at R@1)
+    assert visual_oracle_scores(captions, videos, domains, ("colour",)).tolist() == [[2.0, 2.0]]
+    # colour and count: only video 0 has two red objects
+    assert visual_oracle_scores(captions, videos, domains, ("colour", "count")).tolist() == [[3.0, 2.0]]
+    assert visual_oracle_scores(captions, videos, domains, ()).tolist() == [[1.0, 1.0]]   # the scene alone
+    assert list(ORACLE_LADDER.values())[-1] == ATTRIBUTES   # the ladder's top rung is the visual oracle itself
 
 
 def test_the_study_points_the_tiny_vision_tower_at_the_pretrain_checkpoint(params):

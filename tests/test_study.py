@@ -151,3 +151,46 @@ def test_breakdown_ranks_each_caption_kind(tmp_path):
     assert set(table.by) == {"caption"}  # no SYNTH_CARD.json: no group kinds
     assert table.loc["a rare word", "R@1"] == 50.0 and table.loc["no scene text", "R@1"] == 50.0
     assert table.loc["digits", "R@1"] == 100.0 and table.loc["digits", "captions"] == 1
+
+
+def test_oracle_ladder_resolves_captions_as_it_sees_more_attributes(tmp_path):
+    import json
+
+    from tcd.corpus.synth import CARD_NAME
+    from tcd.corpus.textvr import VideoEntry, write_annotations
+    from tcd.study import oracle_ladder
+
+    caps = ["Two red circles move to the left in the kitchen.", "A red star moves to the left in the kitchen.",
+            "The sign says KORVANO in the kitchen."]
+    objects = [[{"count": 2, "colour": "red", "shape": "circle", "direction": "left"}],
+               [{"count": 1, "colour": "red", "shape": "star", "direction": "left"}],
+               [{"count": 1, "colour": "blue", "shape": "square", "direction": "up"}]]
+    entries = [VideoEntry(video_id=f"Cooking/v{i}", path=f"Cooking/v{i}.mp4", domain="Cooking", split="test",
+                          source="t", ocr_path=f"Cooking/v{i}.json", captions=(c,), desc_ids=(i,), duration=1.0)
+               for i, c in enumerate(caps)]
+    write_annotations(tmp_path / "data" / "TextVR_test.json", entries)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"paths": {"corpus": str(tmp_path / "data")}}))
+    params = load_params(tmp_path / "params.yaml")
+    assert oracle_ladder(params) is None   # no card: nothing records what the videos show
+    card = {"videos": {"test": [{"video_id": e.video_id, "objects": o} for e, o in zip(entries, objects)]}}
+    (tmp_path / "data" / CARD_NAME).write_text(json.dumps(card))
+    table = oracle_ladder(params)
+    # scene and colour: the two red videos tie for both visual captions (a tie at the top is a miss); with the
+    # count each caption's own video alone scores highest. The quoted name is never matched: no rung sees text.
+    assert table["no scene text"].tolist() == [0.0, 0.0, 100.0, 100.0, 100.0]
+    assert table["a rare word"].tolist() == [0.0] * 5
+    assert table["all"].round(2).tolist() == [0.0, 0.0, 66.67, 66.67, 66.67]
+
+
+def test_ladder_summary_places_each_tower_between_the_rungs_it_passes_and_misses():
+    from tcd.study import ladder_summary
+
+    ladder = pd.DataFrame({"no scene text": [0.0, 8.6, 45.3]}, index=["scene", "scene + colour", "scene + colour + count"])
+    kinds = pd.DataFrame({"by": ["caption", "caption", "group"], "kind": ["no scene text"] * 3,
+                          "variant": ["zero_shot", "clip4clip", "zero_shot"], "R@1": [15.1, 50.0, 99.0]})
+    text = ladder_summary(ladder, kinds)
+    assert ("zero_shot 15.1: above the oracle seeing the scene + colour (8.6), below the one seeing the "
+            "scene + colour + count (45.3)") in text
+    assert "clip4clip 50.0: above the oracle seeing the scene + colour + count (45.3)." in text   # above the top rung
+    ladder["no scene text"] += 20.0
+    assert "zero_shot 15.1: below every rung, the oracle seeing the scene (20.0) included" in ladder_summary(ladder, kinds)

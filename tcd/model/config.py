@@ -56,8 +56,8 @@ class ModelConfig:
     vision_patch: int = 16
     vision_stem: str = "conv"          # conv: three strided convolutions make the patch tokens (objects a few pixels
                                        #   wide survive them) | patch: CLIP's linear patch embedding
-    text_projection: str = "pretrained"  # with a pretrain checkpoint: the query text projection starts from its
-                                       #   (as CLIP's models start from CLIP's) | fresh: random init
+    text_projection: str = "pretrained"  # with a pretrain checkpoint: the query text projection starts from the
+                                       #   checkpoint's (as CLIP's models start from CLIP's) | fresh: random init
     # text towers
     freeze_text: bool | None = None    # None -> preset default; frozen: each distinct string's features computed once
     allow_random_weights: bool = False # clip-b32 without its weights on disk: an error, unless this (benchmarks) is true

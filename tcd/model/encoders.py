@@ -240,6 +240,11 @@ def pretrained_towers(path: str, cfg: ModelConfig) -> dict[str, Tensor]:
     return {k: v for k, v in state.items() if k.startswith(PRETRAINED_TOWERS)}
 
 
+def _under(state: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
+    """The entries of ``state`` under ``prefix``, keyed as the submodule there names them."""
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
 def build_encoders(cfg: ModelConfig, load_weights: bool = True) -> tuple[VisionEncoder, TextEncoder, TextEncoder, dict]:
     """(vision, query text encoder, OCR text encoder, info). The OCR encoder is the query encoder itself
     when `shared_ocr_encoder`, else a second copy of the tower with its own projection. ``load_weights=False``
@@ -255,7 +260,7 @@ def build_encoders(cfg: ModelConfig, load_weights: bool = True) -> tuple[VisionE
         vision = tiny_vision(cfg)
         if load_weights:
             towers = pretrained_towers(vision_name, cfg)
-            vision.load_state_dict({k[len("vision."):]: v for k, v in towers.items() if k.startswith("vision.")})
+            vision.load_state_dict(_under(towers, "vision."))
         vision.pretrained = vision.pretrained_projection = True
         info["vision"] = f"tiny ViT pretrained ({vision_name})"
     else:
@@ -296,8 +301,7 @@ def build_encoders(cfg: ModelConfig, load_weights: bool = True) -> tuple[VisionE
     max_tokens = {"query": cfg.query_max_tokens, "ocr": cfg.ocr_max_tokens}
     text = ocr = TextEncoder(text_tower(copy=False), dim, cfg.freeze_text_resolved, max_tokens)
     if towers and cfg.text_projection == "pretrained":
-        text.projection.load_state_dict({k[len("text.projection."):]: v for k, v in towers.items()
-                                         if k.startswith("text.projection.")})
+        text.projection.load_state_dict(_under(towers, "text.projection."))
         text.projection_pretrained = True
     if not cfg.shared_ocr_encoder and cfg.parts["ocr"] != "none":
         ocr = TextEncoder(text_tower(copy=True), dim, cfg.freeze_text_resolved, max_tokens)
