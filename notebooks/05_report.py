@@ -339,9 +339,10 @@ print(Path(params_file).read_text())
 # - **The string-match floor** (BM25, no learning) is not in the paper; it is in every table here because a
 #   scene-text benchmark has to be judged against it, and so is its late fusion with the best baseline and
 #   with TCD (weights chosen on validation videos).
-# - **A validation split**: `train.val_fraction` (10%) of the training videos, in the domains' own proportions, are
-#   held out of every training run, so that fusion weights and settings are chosen on videos no model saw; every
-#   model trains on the other 90%.
+# - **A validation split**: `train.val_fraction` (10%) of the training videos, in the domains' own proportions and
+#   in whole hard-negative groups (SynthTextVR's; clips of one source video on TextVR), are held out of every
+#   training run, so that fusion weights and settings are chosen on videos no model saw, with the test gallery's
+#   kinds of hard negatives; every model trains on the other 90%.
 # - **SynthTextVR is calibrated to TextVR's captions** (the corpus card's table: words per caption, quoted
 #   capitals, digits, captions without scene text, common words among the quoted ones, measured on the 49
 #   real TextVR captions available offline), fixed before any model ran on it; the README gives the
@@ -355,9 +356,9 @@ print(Path(params_file).read_text())
 # ## What changed since the previous runs
 # History, after the results. The two newest records in `reports/history/`: the run with the text projection fresh
 # and validation in equal shares per domain (`2026-12-06c.json`), and the last landed run (`2026-12-06d.json`:
-# validation in the domains' own proportions, the text projection from the pretrain checkpoint). This run changes
-# no setting of the latter (it adds the oracle's ladder to the report and tidies code without changing what it
-# computes) and runs on a fresh clone, so any difference against `2026-12-06d.json` is a failure to reproduce it.
+# validation in the domains' own proportions, the text projection from the pretrain checkpoint). This run holds the
+# validation videos out in whole hard-negative groups (17 of the 24 held out before were in a group, none beside a
+# group-mate: the mates trained instead), and changes no other setting of that run.
 # Corpus and OCR are those runs', byte for byte, so each table says what the changes since that run did, at these
 # seeds and captions. Every verdict here is the paired bootstrap's. T2V R@1, and each claim's verdict then and now:
 

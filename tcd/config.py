@@ -20,6 +20,8 @@ import yaml
 
 from tcd.model.config import ModelConfig
 
+CARD_NAME = "SYNTH_CARD.json"   # SynthTextVR's record of what it generated (its videos' objects, groups, texts)
+
 
 @dataclass(frozen=True)
 class SynthConfig:

@@ -12,15 +12,15 @@ turn TextVR's 2,727-way protocol into an easier, smaller one.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from tcd.captioner import instance_tokens, keys_past_end, window_captions
-from tcd.config import Params
-from tcd.corpus.textvr import VideoEntry, captions_and_targets, load_split, read_tracks
+from tcd.config import CARD_NAME, Params
+from tcd.corpus.textvr import VideoEntry, captions_and_targets, load_split, read_tracks, source_video
 from tcd.corpus.textvr import videos_dir as textvr_videos_dir
 from tcd.video import VIDEO_FIX, FrameRows, load_frame_cache, probe
 
@@ -28,25 +28,56 @@ SPLITS = ("train", "test")       # the annotation files (and frame caches, capti
 VIEWS = {"train": "train", "val": "train", "test": "test"}   # the study's splits -> the annotation split each reads
 
 
-def validation_videos(entries: Sequence[VideoEntry], fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """Split training videos into ``(train_ids, val_ids)``, deterministically, in the domains' own proportions.
+def validation_videos(entries: Sequence[VideoEntry], fraction: float, seed: int,
+                      groups: Mapping[str, str] | None = None) -> tuple[list[str], list[str]]:
+    """Split training videos into ``(train_ids, val_ids)``, deterministically, in the domains' own proportions,
+    holding out whole groups.
 
     round(fraction x N) videos (at least one) are held out: each domain's videos are shuffled by one
-    ``numpy.random.default_rng(seed)`` (domains in sorted order) and each domain gives its first
-    :func:`domain_quotas` of them, so the validation split has the training split's mix of domains (equal shares
-    per domain under-represent a large domain, and what fine-tuning does to it goes unseen: README).
+    ``numpy.random.default_rng(seed)`` (domains in sorted order) and each domain fills its :func:`domain_quotas`
+    with whole groups (``groups``: video id -> group key; a video without one is its own group), taken in the order
+    their first video comes in the shuffle (a group of k videos is k times as likely to come early as a single
+    video), skipping a group too large for what the quota has left (a domain whose every group is larger than its
+    quota gives its smallest group). So validation has the training split's mix of
+    domains and the test gallery's hard negatives (clips of one source video, SynthTextVR's groups: the text told
+    apart only by reading it), and no video trained on shares its source with a validation video.
     Both lists keep annotation order. Whole videos are held out, so no caption of a validation video is trained on.
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    groups = groups or {}
     rng = np.random.default_rng(seed)
-    shuffled = []
+    units_by_domain = []
     for domain in sorted({e.domain for e in entries}):
         ids = [e.video_id for e in entries if e.domain == domain]
-        shuffled.append([ids[i] for i in rng.permutation(len(ids))])
-    quotas = domain_quotas([len(ids) for ids in shuffled], max(1, round(fraction * len(entries))))
-    held = {i for ids, quota in zip(shuffled, quotas) for i in ids[:quota]}
+        units: dict[str, list[str]] = {}
+        for i in rng.permutation(len(ids)):
+            units.setdefault(groups.get(ids[i], ids[i]), []).append(ids[i])
+        units_by_domain.append(list(units.values()))
+    quotas = domain_quotas([sum(map(len, units)) for units in units_by_domain],
+                           max(1, round(fraction * len(entries))))
+    held: set[str] = set()
+    for units, quota in zip(units_by_domain, quotas):
+        fitting = []
+        for unit in units:
+            if len(unit) <= quota - sum(map(len, fitting)):
+                fitting.append(unit)
+        if quota and not fitting:   # every group larger than the quota: its smallest, rather than none
+            fitting = [min(units, key=len)]
+        held.update(v for unit in fitting for v in unit)
     return [e.video_id for e in entries if e.video_id not in held], [e.video_id for e in entries if e.video_id in held]
+
+
+def video_groups(corpus: str | Path, split: str, entries: Sequence[VideoEntry]) -> dict[str, str]:
+    """video id -> the group it is held out with (:func:`validation_videos`): SynthTextVR's hard-negative group from
+    its card (SYNTH_CARD.json), else the source video the clip was cut from (:func:`tcd.corpus.textvr.source_video`:
+    TextVR's clips of one video share their scene text)."""
+    card = Path(corpus) / CARD_NAME
+    named = {}
+    if card.is_file():
+        named = {v["video_id"]: f"synth:{v['group']}" for v in json.loads(card.read_text())["videos"].get(split, [])
+                 if v.get("group")}
+    return {e.video_id: named.get(e.video_id, f"source:{source_video(e.path)}") for e in entries}
 
 
 def domain_quotas(sizes: Sequence[int], total: int) -> list[int]:
@@ -73,7 +104,8 @@ def split_entries(params: Params, split: str) -> list[VideoEntry]:
         return entries
     if params.train.val_fraction == 0:
         raise ValueError("no validation split: train.val_fraction is 0 in the params")
-    _, val = validation_videos(entries, params.train.val_fraction, params.seed)
+    _, val = validation_videos(entries, params.train.val_fraction, params.seed,
+                               video_groups(params.paths.corpus, VIEWS[split], entries))
     held = set(val)
     return [e for e in entries if (e.video_id in held) == (split == "val")]
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tcd.config import HELDOUT_OFFSET, Params, TrainConfig, model_config, pretrain_checkpoint
+from tcd.config import CARD_NAME, HELDOUT_OFFSET, Params, TrainConfig, model_config, pretrain_checkpoint
 from tcd.corpus.textvr import VideoEntry
 from tcd.data import SplitData
 from tcd.video import fit_frame, segment_centers
@@ -189,8 +189,6 @@ ORACLE_LADDER = {"scene": (), "scene + colour": ("colour",), "scene + colour + c
 
 def card_videos(corpus: str | Path, split: str, video_ids: list[str]) -> list[dict]:
     """SYNTH_CARD.json's record of each of ``video_ids`` (a clear error for a corpus that has none)."""
-    from tcd.corpus.synth import CARD_NAME
-
     path = Path(corpus) / CARD_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{path}: the visual oracle needs SynthTextVR's card (a real corpus has no record of "

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from tcd.bootstrap import Hits, save_ranks, saved_hits
-from tcd.config import Params, ParamsError, load_params
+from tcd.config import CARD_NAME, Params, ParamsError, load_params
 from tcd.data import SplitData, build_captions, load_split_data
 from tcd.eval import DIRECTIONS, METRIC_KEYS, retrieval_metrics, score_gallery
 
@@ -172,7 +172,7 @@ def caption_labels(caption: str, vocabulary: set[str]) -> str:
 def synth_groups(corpus: str | Path, split: str = "test") -> dict[str, str] | None:
     """video id -> its SynthTextVR hard-negative group kind (``same scene``, ``same text``, ``no group``), from the
     corpus's SYNTH_CARD.json; None for a corpus without one (a real one)."""
-    card = Path(corpus) / "SYNTH_CARD.json"
+    card = Path(corpus) / CARD_NAME
     if not card.is_file():
         return None
     names = {"scene": "same scene", "text": "same text"}

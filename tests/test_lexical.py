@@ -284,3 +284,46 @@ def test_evaluate_lexical_writes_a_models_outputs(tiny_corpus, tmp_path):
         assert saved["video_ids"].tolist() == ["Sports/s0", "Sports/s1", "Driving/d0"]
     per_domain = pd.read_csv(tmp_path / "reports" / "tables" / "per_domain" / "lexical.csv")
     assert per_domain.group.tolist() == ["Driving", "Sports"] and per_domain["R@1"].tolist() == [0.0, 100.0]
+
+
+def test_validation_holds_out_whole_groups():
+    # domain A: a group of three (a0-a2) and five single videos; half of A held out = 4 videos. The group comes
+    # in whole or not at all, never split between training and validation, and the quota is still met exactly.
+    entries = [entry(f"a{i}", "A") for i in range(8)]
+    groups = {f"A/a{i}": "g" for i in range(3)}
+    outcomes = set()
+    for seed in range(12):
+        train, val = validation_videos(entries, 0.5, seed=seed, groups=groups)
+        in_val = sum(f"A/a{i}" in val for i in range(3))
+        assert in_val in (0, 3) and len(val) == 4 and not set(train) & set(val)
+        outcomes.add(in_val)
+    assert outcomes == {0, 3}   # the seed decides whether the group is held out
+    # without groups (or every video its own group) the split is the one before groups existed
+    assert validation_videos(entries, 0.5, seed=1) == validation_videos(entries, 0.5, seed=1, groups={})
+
+
+def test_video_groups_come_from_synthtextvr_card_or_the_source_video(tmp_path):
+    import json
+
+    from tcd.config import CARD_NAME
+    from tcd.data import video_groups
+
+    clips = [VideoEntry(video_id=f"D/{stem}", path=f"D/{stem}.mp4", domain="D", split="train", source="t",
+                        ocr_path=f"D/{stem}.json", captions=("c",), desc_ids=(0,), duration=1.0)
+             for stem in ("PRKCz7-QyR8_00200_00210", "PRKCz7-QyR8_00300_00310", "other_00000_00010")]
+    groups = video_groups(tmp_path, "train", clips)   # no card: TextVR's rule, clips of one source video together
+    assert groups["D/PRKCz7-QyR8_00200_00210"] == groups["D/PRKCz7-QyR8_00300_00310"] != groups["D/other_00000_00010"]
+    card = {"videos": {"train": [{"video_id": "D/other_00000_00010", "group": "train-scene-0"},
+                                 {"video_id": "D/PRKCz7-QyR8_00200_00210", "group": ""}]}}
+    (tmp_path / CARD_NAME).write_text(json.dumps(card))
+    groups = video_groups(tmp_path, "train", clips)
+    assert groups["D/other_00000_00010"] == "synth:train-scene-0"           # the card's group
+    assert groups["D/PRKCz7-QyR8_00200_00210"] == groups["D/PRKCz7-QyR8_00300_00310"]   # no group: the source video
+
+
+def test_a_domain_of_groups_larger_than_its_quota_still_gives_one_group():
+    entries = [entry(f"a{i}", "A") for i in range(4)] + [entry(f"b{i}", "B") for i in range(6)]
+    groups = {"A/a0": "x", "A/a1": "x", "A/a2": "y", "A/a3": "y"} | {f"B/b{i}": f"b{i}" for i in range(6)}
+    _, val = validation_videos(entries, 0.2, seed=0, groups=groups)   # quotas: A 1, B 1; A's groups are pairs
+    assert sum(v.startswith("A/") for v in val) == 2 and sum(v.startswith("B/") for v in val) == 1
+    assert {"A/a0", "A/a1"} <= set(val) or {"A/a2", "A/a3"} <= set(val)   # a whole pair

@@ -156,7 +156,7 @@ def test_breakdown_ranks_each_caption_kind(tmp_path):
 def test_oracle_ladder_resolves_captions_as_it_sees_more_attributes(tmp_path):
     import json
 
-    from tcd.corpus.synth import CARD_NAME
+    from tcd.config import CARD_NAME
     from tcd.corpus.textvr import VideoEntry, write_annotations
     from tcd.study import oracle_ladder
 

@@ -30,11 +30,10 @@ import PIL
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from tcd.corpus.textvr import OcrTrack, VideoEntry, write_annotations, write_ocr_file
-from tcd.config import SynthConfig  # the `corpus:` section of params.yaml
+from tcd.config import CARD_NAME, SynthConfig  # the `corpus:` section of params.yaml
 from tcd.video import write_video
 
 
-CARD_NAME = "SYNTH_CARD.json"
 GENERATOR = "SynthTextVR"
 DOMAINS = ("Street_View_Indoor", "Street_View_Outdoor", "Games", "Sports", "Driving", "Activity",
            "News_Movie", "Cooking")
