@@ -180,26 +180,33 @@ def synth_groups(corpus: str | Path, split: str = "test") -> dict[str, str] | No
             for v in json.loads(card.read_text())["videos"][split]}
 
 
+def _test_caption_kinds(params: Params) -> tuple[list, list[str], np.ndarray, np.ndarray]:
+    """The test split's entries, captions, each caption's video and its :func:`caption_labels` kind."""
+    from tcd.corpus.textvr import captions_and_targets, load_split, wordpiece_vocabulary
+
+    entries = load_split(params.paths.corpus, "test")
+    captions, caption_video = captions_and_targets(entries)
+    vocabulary = wordpiece_vocabulary()
+    return entries, captions, np.asarray(caption_video), np.array([caption_labels(c, vocabulary) for c in captions])
+
+
 def oracle_ladder(params: Params) -> pd.DataFrame | None:
     """T2V R@1 of the visual oracle seeing one more of each video's object attributes per rung
     (:data:`tcd.pretrain.ORACLE_LADDER`), overall and per kind of test caption (:func:`caption_labels`): how much a
     vision tower must resolve to reach a given R@1 on the captions that quote no text. None on a corpus without
     SynthTextVR's card (nothing records what its videos show)."""
-    from tcd.corpus.textvr import captions_and_targets, load_split, wordpiece_vocabulary
     from tcd.eval import metrics_from_ranks, text_to_video_ranks
     from tcd.pretrain import ORACLE_LADDER, card_videos, visual_oracle_scores
 
-    entries = load_split(params.paths.corpus, "test")
+    entries, captions, caption_video, labels = _test_caption_kinds(params)
     try:
         videos = card_videos(params.paths.corpus, "test", [e.video_id for e in entries])
     except FileNotFoundError:
         return None
-    captions, caption_video = captions_and_targets(entries)
-    vocabulary = wordpiece_vocabulary()
-    labels = np.array([caption_labels(c, vocabulary) for c in captions])
+    domains = [e.domain for e in entries]
     rows = []
     for rung, attributes in ORACLE_LADDER.items():
-        sim = visual_oracle_scores(captions, videos, [e.domain for e in entries], attributes)
+        sim = visual_oracle_scores(captions, videos, domains, attributes)
         ranks = text_to_video_ranks(sim, caption_video)
         rows.append({"oracle sees": rung, "all": metrics_from_ranks(ranks)["R@1"],
                      **{kind: metrics_from_ranks(ranks[labels == kind])["R@1"] for kind in sorted(set(labels.tolist()))}})
@@ -230,13 +237,10 @@ def breakdown(params: Params, variants: list[str]) -> pd.DataFrame:
     """T2V R@1 of each variant per kind of test caption (:func:`caption_labels`) and, on SynthTextVR, per kind of
     hard-negative group (:func:`synth_groups`): where string matching and the learned models each win. Reads the
     saved test matrices (``<work>/scores/<variant>/sim_seed<k>.npy``, every seed there); mean over seeds."""
-    from tcd.corpus.textvr import captions_and_targets, load_split, wordpiece_vocabulary
     from tcd.eval import metrics_from_ranks, text_to_video_ranks
 
-    entries = load_split(params.paths.corpus, "test")
-    captions, caption_video = captions_and_targets(entries)
-    vocabulary = wordpiece_vocabulary()
-    kinds = {"caption": [caption_labels(c, vocabulary) for c in captions]}
+    entries, _, caption_video, labels = _test_caption_kinds(params)
+    kinds = {"caption": labels.tolist()}
     if (groups := synth_groups(params.paths.corpus)) is not None:
         kinds["group"] = [groups.get(entries[v].video_id, "?") for v in caption_video]
     rows = []
