@@ -31,7 +31,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from tcd.config import TrainConfig
 from tcd.model import VARIANTS, ModelConfig, build_model
-from tcd.model.encoders import TextEncoder
+from tcd.model.encoders import TextEncoder, VisionEncoder
 from tcd.model.family import RetrievalModel
 from tcd.model.starvr import FIELDS as STARVR_PAPER_FIELDS, DistilBertTower, SpaceTimeTransformer, build_starvr_paper
 from tcd.train import autocast_dtype, cosine_with_warmup, make_optimizer, train_step
@@ -67,9 +67,9 @@ def build_bench_model(variant: str, preset: str, num_frames: int, ocr_words: int
 
 
 def memo_off(model) -> None:
-    """Run every text tower on every string (no memo of frozen features): what a first epoch pays."""
+    """Run every frozen tower on every string and frame (no memo of frozen features): what a first epoch pays."""
     for module in model.modules():
-        if isinstance(module, TextEncoder):
+        if isinstance(module, (TextEncoder, VisionEncoder)):
             module.memoise = False
 
 

@@ -97,13 +97,14 @@ def test_a_variant_starts_from_the_pretrained_towers_and_trains_them_at_pretrain
     path.parent.mkdir()
     pretrained.save(path)
     torch.manual_seed(1)
-    model = build_model(ModelConfig(variant="tcd", vision=str(path), **SMALL))
+    model = build_model(ModelConfig(variant="tcd", vision=str(path), vision_tuning="finetune", **SMALL))
     for name, value in pretrained.state_dict().items():
         if name.startswith("vision."):
             assert torch.equal(model.state_dict()[name], value), name
     assert torch.equal(model.text.projection.weight, pretrained.text.projection.weight)   # as CLIP's models do
     torch.manual_seed(1)   # model.text_projection fresh: it starts as without a checkpoint
-    fresh = build_model(ModelConfig(variant="tcd", vision=str(path), text_projection="fresh", **SMALL))
+    fresh = build_model(ModelConfig(variant="tcd", vision=str(path), text_projection="fresh", vision_tuning="finetune",
+                                    **SMALL))
     torch.manual_seed(1)
     unloaded = build_model(ModelConfig(variant="tcd", **SMALL))
     assert torch.equal(fresh.text.projection.weight, unloaded.text.projection.weight)
@@ -124,6 +125,40 @@ def test_a_variant_starts_from_the_pretrained_towers_and_trains_them_at_pretrain
     path.unlink()
     again = load_model(tmp_path / "tuned.pt")
     assert all(torch.equal(again.state_dict()[k], v) for k, v in model.state_dict().items() if not k.startswith("text.tower."))
+
+
+def test_a_frozen_tower_keeps_its_weights_and_computes_each_frame_once(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "model.pt"
+    build_model(ModelConfig(variant="clip4clip", **SMALL)).save(path)
+    frozen = build_model(ModelConfig(variant="tcd", vision=str(path), vision_tuning="frozen", **SMALL))
+    tuned = build_model(ModelConfig(variant="tcd", vision=str(path), vision_tuning="finetune", **SMALL)).eval()
+    assert all(p.requires_grad for p in tuned.vision.backbone.parameters())
+    frames = torch.randn(3, 2, 3, 32, 32)
+    frames[1, 1] = frames[0, 0]   # a repeated frame is computed once
+    frozen.train()
+    frozen.vision(frames).sum().backward()
+    assert all(p.grad is None for p in frozen.vision.backbone.parameters())
+    assert frozen.vision.projection.weight.grad is not None          # the projection still learns
+    assert len(frozen.vision.memo) == 5 and not any("memo" in k for k in frozen.state_dict())
+    optimized = {id(p) for g in make_optimizer(frozen, TrainConfig()).param_groups for p in g["params"]}
+    assert not optimized & {id(p) for p in frozen.vision.backbone.parameters()}
+    alone = tuned.vision.backbone(pixel_values=frames[2, 1][None]).pooler_output[0]   # its bits, whatever the batch
+    assert any(torch.equal(feature, alone) for feature in frozen.vision.memo.values())
+    with torch.no_grad():
+        assert torch.allclose(frozen.vision(frames), tuned.vision(frames), atol=1e-5)
+    again = build_model(ModelConfig(variant="clip4clip", vision=str(path), vision_tuning="frozen", **SMALL))
+    assert again.vision.memo is frozen.vision.memo                     # the same weights: one memo per process
+    torch.manual_seed(5)
+    other = build_model(ModelConfig(variant="tcd", **SMALL))
+    frozen.load_state_dict(other.state_dict())                       # new weights: another memo, nothing stale
+    assert frozen.vision.memo is not again.vision.memo and not frozen.vision.memo
+    with torch.no_grad():
+        assert torch.allclose(frozen.vision(frames), other.eval().vision(frames), atol=1e-5)
+    scratch = build_model(ModelConfig(variant="clip4clip", vision_tuning="frozen", **SMALL))   # nothing to keep
+    assert not scratch.vision.frozen and all(p.requires_grad for p in scratch.vision.parameters())
+    with pytest.raises(ValueError, match="vision_tuning='partly'"):
+        ModelConfig(vision_tuning="partly")
 
 
 def test_a_missing_or_mismatched_pretrain_checkpoint_is_an_error_naming_the_fix(tmp_path):

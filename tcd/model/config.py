@@ -56,6 +56,9 @@ class ModelConfig:
     vision_patch: int = 16
     vision_stem: str = "conv"          # conv: three strided convolutions make the patch tokens (objects a few pixels
                                        #   wide survive them) | patch: CLIP's linear patch embedding
+    vision_tuning: str = "frozen"      # frozen: a loaded vision backbone keeps its weights, each frame's feature
+                                       #   computed once; its projection still trains | finetune: it trains too, at
+                                       #   train.pretrained_lr. A tower from scratch always trains
     text_projection: str = "pretrained"  # with a pretrain checkpoint: the query text projection starts from the
                                        #   checkpoint's (as CLIP's models start from CLIP's) | fresh: random init
     # text towers
@@ -104,6 +107,8 @@ class ModelConfig:
             raise ValueError(f"model.text_projection={self.text_projection!r}: expected pretrained or fresh")
         if self.vision_init not in ("pretrained", "scratch"):
             raise ValueError(f"model.vision_init={self.vision_init!r}: expected pretrained or scratch")
+        if self.vision_tuning not in ("finetune", "frozen"):
+            raise ValueError(f"model.vision_tuning={self.vision_tuning!r}: expected finetune or frozen")
         if self.freeze_text is not None and not isinstance(self.freeze_text, bool):
             raise ValueError(f"model.freeze_text={self.freeze_text!r}: expected true, false or null")
         for name in ("shared_ocr_encoder", "learn_logit_scale", "allow_random_weights"):

@@ -7,6 +7,7 @@ Nothing here downloads: pretrained weights load with local_files_only=True. The 
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import warnings
 from pathlib import Path
@@ -171,19 +172,73 @@ def load_clip(name: str, allow_random_weights: bool = False) -> tuple[CLIPModel,
     return CLIPModel(config), tokenizer, False
 
 
+# A frozen backbone's pooled frame features, per weights (a digest of its state): every model built on the same
+# frozen tower in this process (a grid's rows, the seeds) computes each distinct frame once.
+SHARED_FRAME_MEMOS: dict[str, dict[bytes, Tensor]] = {}
+
+
+def _digest(tensor: Tensor) -> bytes:
+    return hashlib.blake2b(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy(),
+                           digest_size=16).digest()
+
+
 class VisionEncoder(nn.Module):
     """CLIP vision transformer on every frame: frames [B, N, 3, S, S] -> frame features [B, N, D].
     ``pretrained``: the backbone carries loaded weights (trained at ``train.pretrained_lr``); so does the
-    projection when it is CLIP's own (``pretrained_projection``)."""
+    projection when it is CLIP's own (``pretrained_projection``).
+
+    :meth:`freeze` (``model.vision_tuning: frozen``) keeps the backbone's weights: it runs without gradients in
+    eval mode, and in training each distinct frame's pooled feature is memoised (in memory, never in the
+    state_dict; epochs and a grid's runs repeat the frames), computed alone so that its bits do not depend on the
+    batch it first came in. The projection still trains. Set ``memoise = False`` to always run it (FLOP counting)."""
 
     def __init__(self, backbone: nn.Module, projection: nn.Linear):
         super().__init__()
         self.backbone, self.projection = backbone, projection
         self.pretrained, self.pretrained_projection = False, False
+        self.frozen, self.memoise, self._memo = False, True, None
+        self.register_load_state_dict_post_hook(lambda module, keys: module.forget())
+
+    def freeze(self) -> "VisionEncoder":
+        self.frozen = True
+        self.backbone.requires_grad_(False)
+        self.backbone.eval()
+        return self
+
+    def train(self, mode: bool = True) -> "VisionEncoder":
+        super().train(mode)
+        if self.frozen:
+            self.backbone.eval()   # a frozen tower stays deterministic (no dropout)
+        return self
+
+    def forget(self) -> None:
+        """Drop the link to the memo: new weights were loaded, the next frame finds (or starts) theirs."""
+        self._memo = None
+
+    @property
+    def memo(self) -> dict[bytes, Tensor]:
+        if self._memo is None:
+            digest = hashlib.blake2b(digest_size=16)
+            for name, value in sorted(self.backbone.state_dict().items()):
+                digest.update(name.encode() + _digest(value))
+            self._memo = SHARED_FRAME_MEMOS.setdefault(digest.hexdigest(), {})
+        return self._memo
+
+    def pooled(self, frames: Tensor) -> Tensor:
+        """The backbone's pooled output for frames [M, 3, S, S]."""
+        if not self.frozen:
+            return self.backbone(pixel_values=frames).pooler_output
+        with torch.no_grad():
+            if not (self.memoise and self.training):   # scoring sees each frame once: nothing to keep
+                return self.backbone(pixel_values=frames).pooler_output
+            memo, keys = self.memo, [_digest(f) for f in frames.detach().cpu()]
+            for key, frame in zip(keys, frames):
+                if key not in memo:
+                    memo[key] = self.backbone(pixel_values=frame[None]).pooler_output[0]
+            return torch.stack([memo[key] for key in keys]).to(frames.device)
 
     def forward(self, frames: Tensor) -> Tensor:
-        pooled = self.backbone(pixel_values=frames.flatten(0, 1)).pooler_output
-        return self.projection(pooled).unflatten(0, frames.shape[:2])
+        return self.projection(self.pooled(frames.flatten(0, 1))).unflatten(0, frames.shape[:2])
 
 
 class ConvStem(nn.Module):
@@ -298,6 +353,8 @@ def build_encoders(cfg: ModelConfig, load_weights: bool = True) -> tuple[VisionE
         return TextTower(AutoModel.from_pretrained(name, local_files_only=True),
                          AutoTokenizer.from_pretrained(name, local_files_only=True), "mean", source=name)
 
+    if cfg.vision_tuning == "frozen" and vision.pretrained:   # a tower from scratch has nothing to keep
+        vision.freeze()
     max_tokens = {"query": cfg.query_max_tokens, "ocr": cfg.ocr_max_tokens}
     text = ocr = TextEncoder(text_tower(copy=False), dim, cfg.freeze_text_resolved, max_tokens)
     if towers and cfg.text_projection == "pretrained":
