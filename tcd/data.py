@@ -58,26 +58,33 @@ def validation_videos(entries: Sequence[VideoEntry], fraction: float, seed: int,
                            max(1, round(fraction * len(entries))))
     held: set[str] = set()
     for units, quota in zip(units_by_domain, quotas):
-        fitting = []
+        fitting, taken = [], 0
         for unit in units:
-            if len(unit) <= quota - sum(map(len, fitting)):
+            if taken + len(unit) <= quota:
                 fitting.append(unit)
+                taken += len(unit)
         if quota and not fitting:   # every group larger than the quota: its smallest, rather than none
             fitting = [min(units, key=len)]
         held.update(v for unit in fitting for v in unit)
     return [e.video_id for e in entries if e.video_id not in held], [e.video_id for e in entries if e.video_id in held]
 
 
+def card_groups(corpus: str | Path, split: str) -> dict[str, str | None] | None:
+    """video id -> its SynthTextVR hard-negative group (None: in none), from the corpus's card (SYNTH_CARD.json);
+    None for a corpus without a card (a real one)."""
+    card = Path(corpus) / CARD_NAME
+    if not card.is_file():
+        return None
+    return {v["video_id"]: v.get("group") or None for v in json.loads(card.read_text())["videos"].get(split, [])}
+
+
 def video_groups(corpus: str | Path, split: str, entries: Sequence[VideoEntry]) -> dict[str, str]:
     """video id -> the group it is held out with (:func:`validation_videos`): SynthTextVR's hard-negative group from
-    its card (SYNTH_CARD.json), else the source video the clip was cut from (:func:`tcd.corpus.textvr.source_video`:
+    its card (:func:`card_groups`), else the source video the clip was cut from (:func:`tcd.corpus.textvr.source_video`:
     TextVR's clips of one video share their scene text)."""
-    card = Path(corpus) / CARD_NAME
-    named = {}
-    if card.is_file():
-        named = {v["video_id"]: f"synth:{v['group']}" for v in json.loads(card.read_text())["videos"].get(split, [])
-                 if v.get("group")}
-    return {e.video_id: named.get(e.video_id, f"source:{source_video(e.path)}") for e in entries}
+    named = card_groups(corpus, split) or {}
+    return {e.video_id: f"synth:{named[e.video_id]}" if named.get(e.video_id) else f"source:{source_video(e.path)}"
+            for e in entries}
 
 
 def domain_quotas(sizes: Sequence[int], total: int) -> list[int]:

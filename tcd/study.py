@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from tcd.bootstrap import Hits, save_ranks, saved_hits
-from tcd.config import CARD_NAME, Params, ParamsError, load_params
-from tcd.data import SplitData, build_captions, load_split_data
+from tcd.config import Params, ParamsError, load_params
+from tcd.data import SplitData, build_captions, card_groups, load_split_data
 from tcd.eval import DIRECTIONS, METRIC_KEYS, retrieval_metrics, score_gallery
 
 
@@ -171,13 +171,12 @@ def caption_labels(caption: str, vocabulary: set[str]) -> str:
 
 def synth_groups(corpus: str | Path, split: str = "test") -> dict[str, str] | None:
     """video id -> its SynthTextVR hard-negative group kind (``same scene``, ``same text``, ``no group``), from the
-    corpus's SYNTH_CARD.json; None for a corpus without one (a real one)."""
-    card = Path(corpus) / CARD_NAME
-    if not card.is_file():
+    corpus's SYNTH_CARD.json (:func:`tcd.data.card_groups`); None for a corpus without one (a real one)."""
+    groups = card_groups(corpus, split)
+    if groups is None:
         return None
     names = {"scene": "same scene", "text": "same text"}
-    return {v["video_id"]: names.get(v["group"].split("-")[1], "?") if v["group"] else "no group"
-            for v in json.loads(card.read_text())["videos"][split]}
+    return {video: names.get(group.split("-")[1], "?") if group else "no group" for video, group in groups.items()}
 
 
 def _test_caption_kinds(params: Params) -> tuple[list, list[str], np.ndarray, np.ndarray]:
