@@ -218,8 +218,8 @@ ablation("ocr_source")
 # only; no scene text; `tcd.study.caption_labels`) and, on SynthTextVR, which hard-negative group its video
 # belongs to (same scene with other text, same text in another scene, none), and the visual oracle's ladder: how
 # much of the objects vision has to resolve for a given R@1 on the captions without text. (2) **The levers** a
-# real study tries first (`levers` grid): the vision tower from scratch, the text projection fresh, fine-tuning
-# the text tower, twice the epochs, fewer words per window caption, each judged against `base` by the verdict
+# real study tries first (`levers` grid): the vision tower from scratch, the pretrained tower fine-tuned, the text
+# projection fresh, fine-tuning the text tower, twice the epochs, fewer words per window caption, each judged against `base` by the verdict
 # rule. (3) **Convergence**: whether the loss still fell
 # in the last epoch (training curves below).
 
@@ -328,9 +328,11 @@ print(Path(params_file).read_text())
 #   video corpus is available offline). Absolute numbers are not comparable with the paper's; the
 #   *comparisons between variants* are what this study tests. Module ablations in the paper are on MSR-VTT.
 # - **Encoders**: the CPU preset's small vision transformer sees 64-px frames and starts from the `pretrain`
-#   stage (12,000 generated clip-description pairs, not CLIP's 400M image-text pairs); the text tower is a frozen
-#   all-MiniLM-L6-v2 (features computed once per distinct string), not a fine-tuned CLIP ViT-B/32. The `clip-b32`
-#   preset is the paper-scale configuration.
+#   stage (12,000 generated clip-description pairs, not CLIP's 400M image-text pairs) and stays frozen, its
+#   projection trained (`model.vision_tuning`: validation ties it with fine-tuning, at a third of the training
+#   time; the `levers` grid's `finetuned` row); the text tower is a frozen all-MiniLM-L6-v2 (features computed
+#   once per distinct string), not a fine-tuned CLIP ViT-B/32. The `clip-b32` preset is the paper-scale
+#   configuration (set `model.vision_tuning: finetune` to fine-tune CLIP as the paper does).
 # - **Baselines share TCD's encoders and training loop**, so the trained StarVR here is not the Frozen-in-Time
 #   ViT-B/16 + DistilBERT model of its paper: its cost and accuracy gap to TCD are smaller than the paper's. The
 #   cost claims are judged on `starvr_paper`, StarVR with TextVR's own encoders, counted but not trained.
