@@ -356,11 +356,11 @@ print(Path(params_file).read_text())
 
 # %% [markdown]
 # ## What changed since the previous runs
-# History, after the results. The two newest records in `reports/history/`: the run with the text projection fresh
-# and validation in equal shares per domain (`2026-12-06c.json`), and the last landed run (`2026-12-06d.json`:
-# validation in the domains' own proportions, the text projection from the pretrain checkpoint). This run holds the
-# validation videos out in whole hard-negative groups (17 of the 24 held out before were in a group, none beside a
-# group-mate: the mates trained instead), and changes no other setting of that run.
+# History, after the results. The two newest records in `reports/history/`: the run with validation in the domains'
+# own proportions (`2026-12-06d.json`), and the last landed run (`2026-12-06e.json`: validation in whole
+# hard-negative groups, the pretrained vision tower fine-tuned at `train.pretrained_lr`). This run keeps that tower
+# frozen (`model.vision_tuning: frozen`: validation tied the two, and frozen trains in a third of the time), and
+# changes no other setting of the last landed run.
 # Corpus and OCR are those runs', byte for byte, so each table says what the changes since that run did, at these
 # seeds and captions. Every verdict here is the paired bootstrap's. T2V R@1, and each claim's verdict then and now:
 
