@@ -156,6 +156,23 @@ def test_a_memoised_feature_does_not_depend_on_the_batch_it_was_computed_in():
     assert all(torch.equal(f, features[0]) for f in features[1:])
 
 
+def test_training_steps_on_a_frozen_tower_move_its_projection_and_never_its_backbone(tmp_path):
+    from tcd.config import TrainConfig
+    from tcd.train import cosine_with_warmup, make_optimizer, train_step
+
+    small_model("clip4clip").save(tmp_path / "pretrained.pt")
+    model = small_model("tcd", seed=1, vision=str(tmp_path / "pretrained.pt"), vision_tuning="frozen").train()
+    backbone = {k: v.clone() for k, v in model.vision.backbone.state_dict().items()}
+    projection = model.vision.projection.weight.clone()
+    optimizer = make_optimizer(model, TrainConfig(lr=1e-2, pretrained_lr=1e-2))
+    scheduler = cosine_with_warmup(optimizer, 0, 3)
+    batch = make_batch(model)
+    losses = [float(train_step(model, optimizer, scheduler, batch, 1.0, None)[0].detach()) for _ in range(3)]
+    assert all(torch.equal(v, backbone[k]) for k, v in model.vision.backbone.state_dict().items())
+    assert not torch.equal(model.vision.projection.weight, projection)
+    assert losses[-1] < losses[0] and len(model.vision.memo) == 16   # 4 videos x 4 distinct frames, each once
+
+
 def test_text_condition_off_precomputes_all_vectors():
     model = small_model("tcd", text_condition=False).eval()
     assert not model.query_dependent
