@@ -356,12 +356,11 @@ print(Path(params_file).read_text())
 
 # %% [markdown]
 # ## What changed since the previous runs
-# History, after the results. The two newest records in `reports/history/`: the run with validation in the domains'
-# own proportions (`2026-12-06d.json`), and the last landed run (`2026-12-06e.json`: validation in whole
-# hard-negative groups, the pretrained vision tower fine-tuned at `train.pretrained_lr`). This run keeps that tower
-# frozen (`model.vision_tuning: frozen`: validation tied the two, and frozen trains in a third of the time), and
-# changes no other setting of the last landed run.
-# Corpus and OCR are those runs', byte for byte, so each table says what the changes since that run did, at these
+# History, after the results. The two newest records in `reports/history/`: the run with the pretrained vision tower
+# fine-tuned at `train.pretrained_lr` (`2026-12-06e.json`), and the last landed run (`2026-12-06f.json`: that tower
+# frozen, 16-px tokens). This run pretrains and freezes a tower with 8-px tokens (`model.vision_patch: 8`, chosen on
+# the pretraining's held-out clips), and changes no other setting of the last landed run.
+# Corpus, OCR and captions are those runs', byte for byte, so each table says what the changes since that run did, at these
 # seeds and captions. Every verdict here is the paired bootstrap's. T2V R@1, and each claim's verdict then and now:
 
 # %%

@@ -53,7 +53,7 @@ class ModelConfig:
     vision_layers: int = 4
     vision_width: int = 192
     vision_heads: int = 4
-    vision_patch: int = 16
+    vision_patch: int = 8              # pixels per token: 8 -> 64 tokens per 64-px frame (the study's); 16 -> 16 tokens
     vision_stem: str = "conv"          # conv: three strided convolutions make the patch tokens (objects a few pixels
                                        #   wide survive them) | patch: CLIP's linear patch embedding
     vision_tuning: str = "frozen"      # frozen: a loaded vision backbone keeps its weights, each frame's feature
