@@ -13,7 +13,8 @@
   tcd summary                                         each variant's headline metrics and the claims' verdicts
   tcd train [--variant V] [--seed S] [--out-dir D]    one training run; `torchrun --nproc_per_node K -m tcd.cli train` for DDP
   tcd bench complexity [--preset P] [--variants V ...] [--json]   tokens, parameters and FLOPs per variant
-  tcd bench train [--preset P] [--variants V ...] [--anchor] [--json]  seconds, FLOPs, MFU per training step
+  tcd bench train [--preset P] [--variants V ...] [--vision CKPT [--vision-tuning T]] [--anchor] [--json]
+                                                                   seconds, FLOPs, MFU per training step
   tcd bench score [--n 2727 | --sizes 1000,2727] [--json]          seconds to score N captions x N videos
   tcd bench data [--videos 48] [--loader-workers 0,2] [--json]     frames/s decoded into the cache, served to training
   tcd bench ocr [--max-sides 320,480,640,960,1280] [--json]        EasyOCR word recall and frames/s at 720p by ocr.max_side
@@ -133,11 +134,18 @@ def _bench_train(args: argparse.Namespace) -> None:
 
     rows = train_step_table(args.preset, batch_size=args.batch_size, num_frames=args.num_frames,
                             variants=_bench_variants(args), steps=args.steps, warmup=args.warmup,
-                            device=args.device, freeze_text=not args.finetune_text)
+                            device=args.device, freeze_text=not args.finetune_text, **_bench_vision(args))
     if args.anchor:   # the anchor's numbers beside ours, from the same process
         device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         rows.append(dict(variant="anchor", **run_anchor(device, args.anchor_script, args.batch_size)))
     _print_rows(rows, args.json)
+
+
+def _bench_vision(args: argparse.Namespace) -> dict:
+    """--vision (a pretrain checkpoint) and --vision-tuning as model overrides; none: a tower from scratch."""
+    if args.vision_tuning and not args.vision:
+        raise SystemExit("tcd bench train: --vision-tuning needs --vision (a tower from scratch always trains)")
+    return {k: v for k, v in (("vision", args.vision), ("vision_tuning", args.vision_tuning)) if v}
 
 
 def _all_variants() -> tuple[str, ...]:
@@ -413,6 +421,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     train.add_argument("--device", help="cuda or cpu (default: cuda when present)")
     train.add_argument("--finetune-text", action="store_true", help="train the text tower too (model.freeze_text: false)")
+    train.add_argument("--vision", metavar="CHECKPOINT",
+                       help="start the tiny vision tower from a pretrain checkpoint (artifacts/pretrain/model.pt)")
+    train.add_argument("--vision-tuning", choices=["frozen", "finetune"],
+                       help="with --vision: keep its backbone frozen (default, as model.vision_tuning) or train it")
     train.add_argument("--anchor", action="store_true", help="also run ../shared/bench/gpu_clip_anchor.py here (CUDA only)")
     train.add_argument("--anchor-script", help="path of the anchor script (default: shared/bench/gpu_clip_anchor.py)")
     train.add_argument("--json", action="store_true")

@@ -244,6 +244,7 @@ def train_step_table(preset: str = "tiny", batch_size: int = 16, num_frames: int
         rows.append(dict(
             variant=variant, preset=preset, device=_device_name(device), batch_size=batch_size,
             num_frames=shape["num_frames"], ocr_tokens=shape["ocr_tokens"], freeze_text=getattr(model.cfg, "freeze_text_resolved", model.cfg.freeze_text),
+            vision_frozen=bool(getattr(getattr(model, "vision", None), "frozen", False)),
             precision="bf16" if dtype is not None else "fp32", steps=steps,
             encoders=" / ".join(f"{k}: {v}" for k, v in getattr(model, "encoder_info", {}).items()) or "random init",
             step_seconds=round(step_seconds, 4), step_seconds_min=round(min(seconds), 4),

@@ -41,12 +41,30 @@ def test_bench_train_command_prints_json(capsys):
     assert row["variant"] == "clip4clip" and row["freeze_text"] is False and row["steps"] == 1
 
 
+def test_bench_train_starts_from_a_checkpoint_frozen_or_finetuned(tmp_path, capsys):
+    # the bench builds the tiny preset's default tower, so the checkpoint is one (a pretrain checkpoint's shape)
+    build_model(ModelConfig(variant="clip4clip", num_frames=2)).save(tmp_path / "pre.pt")
+    args = ["bench", "train", "--variants", "clip4clip", "--batch-size", "2", "--num-frames", "2", "--steps", "1",
+            "--warmup", "0", "--device", "cpu", "--vision", str(tmp_path / "pre.pt"), "--json"]
+    rows = {}
+    for tuning in ("frozen", "finetune"):
+        main([*args, "--vision-tuning", tuning])
+        (rows[tuning],) = json.loads(capsys.readouterr().out)
+    main(args)   # model.vision_tuning's default: frozen
+    (default,) = json.loads(capsys.readouterr().out)
+    assert (rows["frozen"]["vision_frozen"], rows["finetune"]["vision_frozen"], default["vision_frozen"]) == (True, False, True)
+    assert "pretrained" in rows["frozen"]["encoders"]
+    assert rows["frozen"]["flops"] < rows["finetune"]["flops"]   # no backward pass through the frozen backbone
+    with pytest.raises(SystemExit, match="needs --vision"):
+        main(args[:-3] + ["--vision-tuning", "frozen"])
+
+
 def test_attention_scores_are_counted_on_the_cpu():
     # a ViT layer on one 64-px frame (T = 4x4 patches + 1 tokens, width W): q, k, v, out (4·W²) and the MLP
     # (2·W·4W) per token, plus the attention scores and their weighted sum (2·T²·W), at 2 FLOPs per multiply-add
     vision = {}
     for layers in (1, 2):
-        model = build_model(ModelConfig(variant="clip4clip", num_frames=1, vision_layers=layers)).eval()
+        model = build_model(ModelConfig(variant="clip4clip", num_frames=1, vision_layers=layers, vision_patch=16)).eval()
         vision[layers] = count_forward(model, synthetic_batch(model, 1, 1, 1, "cpu"))["flops_vision"]
     tokens, width = (64 // 16) ** 2 + 1, 192
     assert vision[2] - vision[1] == 2 * (tokens * (4 * width**2 + 8 * width**2) + 2 * tokens**2 * width)
