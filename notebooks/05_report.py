@@ -327,7 +327,8 @@ print(Path(params_file).read_text())
 # - **Corpus**: SynthTextVR, a synthetic corpus in TextVR's layout, not TextVR itself (no real scene-text
 #   video corpus is available offline). Absolute numbers are not comparable with the paper's; the
 #   *comparisons between variants* are what this study tests. Module ablations in the paper are on MSR-VTT.
-# - **Encoders**: the CPU preset's small vision transformer sees 64-px frames and starts from the `pretrain`
+# - **Encoders**: the CPU preset's small vision transformer sees 64-px frames in 8-px tokens (`model.vision_patch`:
+#   chosen on the pretraining's held-out clips) and starts from the `pretrain`
 #   stage (12,000 generated clip-description pairs, not CLIP's 400M image-text pairs) and stays frozen, its
 #   projection trained (`model.vision_tuning`: validation ties it with fine-tuning, at a third of the training
 #   time; the `levers` grid's `finetuned` row); the text tower is a frozen all-MiniLM-L6-v2 (features computed
