@@ -8,6 +8,7 @@ import torch
 
 from tcd.config import TrainConfig, load_params, model_config, pretrain_checkpoint
 from tcd.model import ModelConfig, build_model, load_model
+from tcd.model.encoders import _digest
 from tcd.pretrain import (ATTRIBUTES, ORACLE_LADDER, caption_visuals, heldout_clips, make_pairs, pretrain_config,
                           visual_oracle_scores)
 from tcd.train import make_optimizer
@@ -143,10 +144,14 @@ def test_a_frozen_tower_keeps_its_weights_and_computes_each_frame_once(tmp_path)
     assert len(frozen.vision.memo) == 5 and not any("memo" in k for k in frozen.state_dict())
     optimized = {id(p) for g in make_optimizer(frozen, TrainConfig()).param_groups for p in g["params"]}
     assert not optimized & {id(p) for p in frozen.vision.backbone.parameters()}
-    alone = tuned.vision.backbone(pixel_values=frames[2, 1][None]).pooler_output[0]   # its bits, whatever the batch
-    assert any(torch.equal(feature, alone) for feature in frozen.vision.memo.values())
+    kept = frozen.vision.memo[_digest(frames[2, 1])].clone()
+    frozen.vision.memo.clear()                                       # its bits, whatever the batch it came in:
+    frozen.eval()                                                    # alone now, at scoring (memoised there too)
     with torch.no_grad():
+        assert torch.equal(frozen.vision(frames[2:, 1:])[0, 0], frozen.vision.projection(kept))
+        assert len(frozen.vision.memo) == 1
         assert torch.allclose(frozen.vision(frames), tuned.vision(frames), atol=1e-5)
+    assert len(frozen.vision.memo) == 5
     again = build_model(ModelConfig(variant="clip4clip", vision=str(path), vision_tuning="frozen", **SMALL))
     assert again.vision.memo is frozen.vision.memo                     # the same weights: one memo per process
     torch.manual_seed(5)

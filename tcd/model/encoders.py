@@ -175,6 +175,7 @@ def load_clip(name: str, allow_random_weights: bool = False) -> tuple[CLIPModel,
 # A frozen backbone's pooled frame features, per weights (a digest of its state): every model built on the same
 # frozen tower in this process (a grid's rows, the seeds) computes each distinct frame once.
 SHARED_FRAME_MEMOS: dict[str, dict[bytes, Tensor]] = {}
+MEMO_CHUNK = 32   # frames per backbone call filling the memo (its bits depend on this, not on the batch)
 
 
 def _digest(tensor: Tensor) -> bytes:
@@ -188,9 +189,11 @@ class VisionEncoder(nn.Module):
     projection when it is CLIP's own (``pretrained_projection``).
 
     :meth:`freeze` (``model.vision_tuning: frozen``) keeps the backbone's weights: it runs without gradients in
-    eval mode, and in training each distinct frame's pooled feature is memoised (in memory, never in the
-    state_dict; epochs and a grid's runs repeat the frames), computed alone so that its bits do not depend on the
-    batch it first came in. The projection still trains. Set ``memoise = False`` to always run it (FLOP counting)."""
+    eval mode, and each distinct frame's pooled feature is memoised (in memory, never in the state_dict; epochs,
+    seeds, a grid's runs and their scoring repeat the frames). New frames are encoded in chunks of exactly
+    ``MEMO_CHUNK`` frames, the last padded with blank frames: a frame's bits then do not depend on which frames it
+    first came with (one kernel shape for every chunk; a ViT mixes no frames). The projection still trains. Set
+    ``memoise = False`` to always run it (FLOP counting; an index over a collection, where each frame comes once)."""
 
     def __init__(self, backbone: nn.Module, projection: nn.Linear):
         super().__init__()
@@ -229,12 +232,17 @@ class VisionEncoder(nn.Module):
         if not self.frozen:
             return self.backbone(pixel_values=frames).pooler_output
         with torch.no_grad():
-            if not (self.memoise and self.training):   # scoring sees each frame once: nothing to keep
+            if not self.memoise:
                 return self.backbone(pixel_values=frames).pooler_output
             memo, keys = self.memo, [_digest(f) for f in frames.detach().cpu()]
-            for key, frame in zip(keys, frames):
-                if key not in memo:
-                    memo[key] = self.backbone(pixel_values=frame[None]).pooler_output[0]
+            missing = dict(zip(keys, frames))
+            for key in memo.keys() & missing.keys():
+                del missing[key]
+            new = list(missing)
+            for start in range(0, len(new), MEMO_CHUNK):
+                chunk = torch.stack([missing[k] for k in new[start:start + MEMO_CHUNK]])
+                padded = torch.cat([chunk, chunk.new_zeros((MEMO_CHUNK - len(chunk), *chunk.shape[1:]))])
+                memo.update(zip(new[start:start + MEMO_CHUNK], self.backbone(pixel_values=padded).pooler_output))
             return torch.stack([memo[key] for key in keys]).to(frames.device)
 
     def forward(self, frames: Tensor) -> Tensor:

@@ -350,7 +350,7 @@ class RetrievalModel(nn.Module):
         return loss, logs
 
     # ---- checkpoints -------------------------------------------------------------------------------------
-    def _reloadable_prefixes(self) -> tuple[str, ...]:
+    def reloadable_prefixes(self) -> tuple[str, ...]:
         """State-dict prefixes of frozen pretrained text towers: rebuilt from their source, not saved."""
         encoders = [("text.", self.text)] + ([("ocr_text.", self.ocr_text)] if self.ocr_text is not None else [])
         return tuple(f"{name}tower." for name, enc in encoders if enc.frozen and enc.tower.pretrained)
@@ -360,7 +360,7 @@ class RetrievalModel(nn.Module):
         are reloaded from their source)."""
         from safetensors.torch import save_file
 
-        skip = self._reloadable_prefixes()
+        skip = self.reloadable_prefixes()
         # cloned: safetensors refuses tensors that share storage (tied weights)
         state = {k: v.detach().cpu().clone().contiguous() for k, v in self.state_dict().items() if not k.startswith(skip)}
         save_file(state, str(path), metadata=dict(format=CHECKPOINT_FORMAT, config=json.dumps(self.cfg.to_dict())))
@@ -416,7 +416,7 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu", num_f
     cfg = cfg if num_frames is None else dataclasses.replace(cfg, num_frames=num_frames)
     model = build_model(cfg, load_weights=False).to(map_location)
     missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.startswith(model._reloadable_prefixes())]
+    missing = [k for k in missing if not k.startswith(model.reloadable_prefixes())]
     if missing or unexpected:
         raise ValueError(f"{path}: checkpoint does not match its config (missing {missing[:5]}, "
                          f"unexpected {unexpected[:5]})")

@@ -203,6 +203,7 @@ def build_index(root: str | Path, checkpoint: str | Path, out: str | Path, setti
     tracks_out = out / "tracks" / stem
     missing = _place_tracks(root, todo, tracks, tracks_out, settings, reader, progress)
     model = load_model(checkpoint, map_location=device or default_device()).eval()
+    model.vision.memoise = False   # each frame of a collection comes once: a memo would only grow
     if model.cfg.num_frames != settings.num_frames:
         raise SearchIndexError(f"{checkpoint}: model reads {model.cfg.num_frames} frames, settings say "
                                f"{settings.num_frames}: use the params file the checkpoint was trained with")
