@@ -40,7 +40,7 @@ def _data_synth(args: argparse.Namespace) -> None:
 
     params = load_params(args.params)
     root = Path(args.root or params.paths.corpus)
-    summary = generate(params.corpus, root, progress=not args.quiet)
+    summary = generate(params.corpus, root, progress=not args.quiet, workers=args.workers)
     print(json.dumps(summary, indent=1, default=str))
 
 
@@ -341,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--params", default="params.yaml", help="the study's params file (its corpus: section)")
     synth.add_argument("--root", help="output root (default: paths.corpus from params)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    synth.add_argument("--workers", type=int, help="processes rendering videos (default: one per core; same bytes)")
     synth.set_defaults(func=_data_synth)
     from tcd.corpus.commands import register as register_corpus_commands  # leaderboard, validate, import, convert
 

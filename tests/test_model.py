@@ -374,6 +374,9 @@ def test_checkpoint_reload_reproduces_scores_exactly(tmp_path, variant):
     assert reloaded.cfg == model.cfg
     state, metadata = read_checkpoint(tmp_path / "model.pt")
     assert metadata["format"] == CHECKPOINT_FORMAT and not any(k.startswith("text.tower.") for k in state)
+    for _ in range(8):   # the same weights, the same bytes (DVC hashes them; two metadata keys came in either order)
+        reloaded.save(tmp_path / "again.pt")
+        assert (tmp_path / "again.pt").read_bytes() == (tmp_path / "model.pt").read_bytes()
     a, b = scores(model.eval(), batch), scores(reloaded.eval(), batch)
     assert torch.equal(a.sim, b.sim) and all(torch.equal(a.parts[k], b.parts[k]) for k in a.parts)
 

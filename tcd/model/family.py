@@ -363,7 +363,9 @@ class RetrievalModel(nn.Module):
         skip = self.reloadable_prefixes()
         # cloned: safetensors refuses tensors that share storage (tied weights)
         state = {k: v.detach().cpu().clone().contiguous() for k, v in self.state_dict().items() if not k.startswith(skip)}
-        save_file(state, str(path), metadata=dict(format=CHECKPOINT_FORMAT, config=json.dumps(self.cfg.to_dict())))
+        # one metadata key: safetensors writes several in a random order (safetensors#584), one gives the same bytes
+        header = json.dumps(dict(format=CHECKPOINT_FORMAT, config=json.dumps(self.cfg.to_dict())), sort_keys=True)
+        save_file(state, str(path), metadata={"tcd": header})
 
 
 def _mask(mask, shape: tuple[int, int], device: torch.device) -> Tensor:
@@ -391,6 +393,9 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
         state = load_file(str(path))
+        metadata = json.loads(metadata["tcd"]) if "tcd" in metadata else metadata   # else saved before one key
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (unreadable metadata: {err})") from None
     except (SafetensorError, OSError) as err:
         raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (not a safetensors file: {err}); "
                          "an older tcd checkpoint must be retrained (dvc repro train)") from err
