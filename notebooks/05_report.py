@@ -357,10 +357,11 @@ print(Path(params_file).read_text())
 
 # %% [markdown]
 # ## What changed since the previous runs
-# History, after the results. The two newest records in `reports/history/`: the run with the pretrained vision tower
-# fine-tuned at `train.pretrained_lr` (`2026-12-06e.json`), and the last landed run (`2026-12-06f.json`: that tower
-# frozen, 16-px tokens). This run pretrains and freezes a tower with 8-px tokens (`model.vision_patch: 8`, chosen on
-# the pretraining's held-out clips), and changes no other setting of the last landed run.
+# History, after the results. The two newest records in `reports/history/`: the run with the pretrained tower
+# frozen at 16-px tokens (`2026-12-06f.json`), and the last landed run (`2026-12-07.json`: 8-px tokens; its
+# verdicts from that run's README, its ablation rows not kept). This run changes no setting of the last landed run:
+# it computes the frozen tower's frame features in fixed chunks of 32 frames and keeps them for scoring too (faster;
+# the features' last float bits differ), and it saves checkpoints with one metadata key (the same bytes every time).
 # Corpus, OCR and captions are those runs', byte for byte, so each table says what the changes since that run did, at these
 # seeds and captions. Every verdict here is the paired bootstrap's. T2V R@1, and each claim's verdict then and now:
 
