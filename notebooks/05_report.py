@@ -306,8 +306,8 @@ timings = pd.DataFrame([{"stage": p.stem, "seconds": notebook_duration(p)} for p
 timings.to_csv(tables / "stage_timings.csv", index=False)
 display(timings.style.hide(axis="index").format({"seconds": "{:,.1f}"}))
 display(Markdown(f"**Total: {timings.seconds.sum() / 60:.1f} min** of stage notebooks (this report excepted). Not "
-                 f"included: generating the corpus (`tcd data synth` + `dvc add`, about 40 s), about 3 s per stage of "
-                 f"kernel start, HTML export and DVC hashing, and `make setup` (about 1.5 min from the local wheel "
+                 f"included: generating the corpus (`tcd data synth` + `dvc add`, about 1 min on 2 cores), about 3 s per stage of "
+                 f"kernel start, HTML export and DVC hashing, and `make setup` (about 3 min from the local wheel "
                  f"cache): the README gives the whole `make setup` + `make study` time of a fresh clone."))
 
 # %% [markdown]
