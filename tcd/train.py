@@ -264,12 +264,10 @@ def _synced(steps: list[dict]) -> list[dict]:
 def save_resume_state(path: Path, model, optimizer, scheduler, rng: np.random.Generator, history: list[dict],
                       epoch: int) -> None:
     """Everything a killed run needs to end bit-identical, in types `torch.load(weights_only=True)` accepts:
-    state dicts (less the frozen pretrained text towers, rebuilt from their source as `model.save` does), RNG
-    states as tensors / strings, plain scalars."""
+    the model's `saved_state` (what its checkpoint keeps), the optimizer's and scheduler's state dicts, RNG states
+    as tensors / strings, plain scalars."""
     numpy_state = rng.bit_generator.state
-    skip = model.reloadable_prefixes()
-    weights = {k: v for k, v in model.state_dict().items() if not k.startswith(skip)}
-    torch.save({"model": weights, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+    torch.save({"model": model.saved_state(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "numpy_rng": json.dumps(numpy_state), "torch_rng": torch.get_rng_state(),
                 "history": history, "epoch": epoch}, path)
 
@@ -277,10 +275,8 @@ def save_resume_state(path: Path, model, optimizer, scheduler, rng: np.random.Ge
 def load_resume_state(path: Path, model, optimizer, scheduler, rng: np.random.Generator) -> tuple[int, list[dict]]:
     """Restore what `save_resume_state` wrote (loaded with ``weights_only=True``); returns (next epoch, history)."""
     state = torch.load(path, weights_only=True)
-    missing, unexpected = model.load_state_dict(state["model"], strict=False)
-    if unexpected or [k for k in missing if not k.startswith(model.reloadable_prefixes())]:
-        raise ValueError(f"{path}: a resume state of another model (missing {missing[:3]}, unexpected "
-                         f"{unexpected[:3]}); delete it to train from the start")
+    model.load_saved_state(state["model"], f"{path}: a resume state of another model, delete it to train from the "
+                           "start")
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     rng.bit_generator.state = json.loads(state["numpy_rng"])

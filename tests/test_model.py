@@ -420,3 +420,33 @@ def test_an_old_or_foreign_checkpoint_fails_naming_the_file(tmp_path):
     save_file({"w": torch.zeros(2)}, str(foreign))
     with pytest.raises(ValueError, match=f"{foreign}: not a {CHECKPOINT_FORMAT} checkpoint \\(format=None\\)"):
         load_model(foreign)
+
+
+def test_a_checkpoint_or_resume_state_of_another_model_names_the_file_and_only_the_keys_that_differ(tmp_path):
+    from safetensors.torch import save_file
+
+    from tcd.train import load_resume_state, save_resume_state
+
+    model = small_model("clip4clip")
+    model.save(tmp_path / "model.pt")
+    state, metadata = read_checkpoint(tmp_path / "model.pt")
+    del state["log_logit_scale"]
+    state["extra.weight"] = torch.zeros(2)
+    save_file(state, str(tmp_path / "edited.pt"), metadata={"tcd": json.dumps(metadata)})
+    # the frozen MiniLM is never in the file: it is not reported missing, the edited keys are
+    with pytest.raises(ValueError, match=r"edited.pt: checkpoint does not match its config "
+                                         r"\(missing \['log_logit_scale'\], unexpected \['extra.weight'\]\)"):
+        load_model(tmp_path / "edited.pt")
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    save_resume_state(tmp_path / "last.pt", model, optimizer, scheduler, np.random.default_rng(0), [], 0)
+    other = small_model("tcd")
+    with pytest.raises(ValueError, match=r"last.pt: a resume state of another model, delete it to train from the start"
+                                         r" \(missing \['[^t][^']*'") as err:
+        load_resume_state(tmp_path / "last.pt", other, optimizer, scheduler, np.random.default_rng(0))
+    assert "tower" not in str(err.value).split("unexpected")[0]   # the frozen towers are rebuilt, never missing
+    reloaded = small_model("clip4clip", seed=1)
+    assert load_resume_state(tmp_path / "last.pt", reloaded, optimizer, scheduler, np.random.default_rng(0))[0] == 1
+    assert torch.equal(reloaded.log_logit_scale, model.log_logit_scale) and \
+        all(torch.equal(a, b) for a, b in zip(reloaded.saved_state().values(), model.saved_state().values()))

@@ -235,9 +235,7 @@ class VisionEncoder(nn.Module):
             if not self.memoise:
                 return self.backbone(pixel_values=frames).pooler_output
             memo, keys = self.memo, [_digest(f) for f in frames.detach().cpu()]
-            missing = dict(zip(keys, frames))
-            for key in memo.keys() & missing.keys():
-                del missing[key]
+            missing = {key: frame for key, frame in zip(keys, frames) if key not in memo}
             new = list(missing)
             for start in range(0, len(new), MEMO_CHUNK):
                 chunk = torch.stack([missing[k] for k in new[start:start + MEMO_CHUNK]])

@@ -355,14 +355,26 @@ class RetrievalModel(nn.Module):
         encoders = [("text.", self.text)] + ([("ocr_text.", self.ocr_text)] if self.ocr_text is not None else [])
         return tuple(f"{name}tower." for name, enc in encoders if enc.frozen and enc.tower.pretrained)
 
+    def saved_state(self) -> dict[str, Tensor]:
+        """The state_dict less the frozen pretrained text towers (rebuilt from their source): what a checkpoint and a
+        resume state keep."""
+        skip = self.reloadable_prefixes()
+        return {k: v for k, v in self.state_dict().items() if not k.startswith(skip)}
+
+    def load_saved_state(self, state: dict[str, Tensor], what: str) -> None:
+        """Load a :meth:`saved_state`; any other key set is a ValueError that starts with ``what`` (the file and what
+        it is) and names the keys beyond the reloadable towers."""
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.startswith(self.reloadable_prefixes())]
+        if missing or unexpected:
+            raise ValueError(f"{what} (missing {missing[:5]}, unexpected {unexpected[:5]})")
+
     def save(self, path: str | Path) -> None:
-        """Weights as safetensors, config + format in its metadata (frozen pretrained text towers excluded: they
-        are reloaded from their source)."""
+        """Weights as safetensors (:meth:`saved_state`), config + format in its metadata."""
         from safetensors.torch import save_file
 
-        skip = self.reloadable_prefixes()
         # cloned: safetensors refuses tensors that share storage (tied weights)
-        state = {k: v.detach().cpu().clone().contiguous() for k, v in self.state_dict().items() if not k.startswith(skip)}
+        state = {k: v.detach().cpu().clone().contiguous() for k, v in self.saved_state().items()}
         # one metadata key: safetensors writes several in a random order (safetensors#584), one gives the same bytes
         header = json.dumps(dict(format=CHECKPOINT_FORMAT, config=json.dumps(self.cfg.to_dict())), sort_keys=True)
         save_file(state, str(path), metadata={"tcd": header})
@@ -420,9 +432,5 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu", num_f
     cfg = checkpoint_config(metadata)
     cfg = cfg if num_frames is None else dataclasses.replace(cfg, num_frames=num_frames)
     model = build_model(cfg, load_weights=False).to(map_location)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.startswith(model.reloadable_prefixes())]
-    if missing or unexpected:
-        raise ValueError(f"{path}: checkpoint does not match its config (missing {missing[:5]}, "
-                         f"unexpected {unexpected[:5]})")
+    model.load_saved_state(state, f"{path}: checkpoint does not match its config")
     return model
