@@ -19,6 +19,8 @@
   tcd bench data [--videos 48] [--loader-workers 0,2] [--json]     frames/s decoded into the cache, served to training
   tcd bench ocr [--max-sides 320,480,640,960,1280] [--json]        EasyOCR word recall and frames/s at 720p by ocr.max_side
   tcd bench search [--videos 10000,100000] [--json]               two-stage search: queries/s, exhaustive top-10 kept per K
+  tcd bench run [--variants V ...] [--runs 3] [--json]             seconds per study run (train + score), memos cold, warm
+  tcd bench synth [--workers 1,2] [--json]                         seconds to generate SynthTextVR per process count
     (at --preset clip-b32 the default variants include starvr_paper: StarVR with TextVR's own encoders)
 
 Mistakes (an unknown notebook, params file, key or variant) end in one line on stderr and exit status 2.
@@ -192,6 +194,19 @@ def _bench_ocr(args: argparse.Namespace) -> None:
     rows = ocr_bench([int(w) for w in args.max_sides.split(",")], corpus=args.corpus, videos=args.videos,
                      seconds=args.seconds, width=args.width, height=args.height, text_scale=args.text_scale,
                      ocr_fps=args.ocr_fps, warmup=args.warmup, device=args.device, batch_size=args.batch_size)
+    _print_rows(rows, args.json)
+
+
+def _bench_run(args: argparse.Namespace) -> None:
+    from tcd.runbench import run_rows
+
+    _print_rows(run_rows(args.params, args.variants, args.runs, args.seed), args.json)
+
+
+def _bench_synth(args: argparse.Namespace) -> None:
+    from tcd.runbench import synth_rows
+
+    rows = synth_rows(args.params, [int(w) for w in args.workers.split(",")], args.train_videos, args.test_videos)
     _print_rows(rows, args.json)
 
 
@@ -458,6 +473,22 @@ def build_parser() -> argparse.ArgumentParser:
     data_bench.add_argument("--warmup", type=int, default=1, help="untimed repeats first")
     data_bench.add_argument("--json", action="store_true")
     data_bench.set_defaults(func=_bench_data)
+    run_bench = bench.add_parser("run", help="seconds per study run (train one seed + score the test gallery), the "
+                                             "first with the frozen towers' memos empty, the next reusing them")
+    run_bench.add_argument("--params", default="params.yaml", help="the study's params (its frames, captions and "
+                                                                   "pretrained tower must exist)")
+    run_bench.add_argument("--variants", nargs="+", default=["clip4clip", "tcd"])
+    run_bench.add_argument("--runs", type=int, default=3, help="runs per variant in one process")
+    run_bench.add_argument("--seed", type=int, default=0)
+    run_bench.add_argument("--json", action="store_true")
+    run_bench.set_defaults(func=_bench_run)
+    synth_bench = bench.add_parser("synth", help="seconds to generate SynthTextVR with each process count (same bytes)")
+    synth_bench.add_argument("--params", default="params.yaml", help="its corpus: section")
+    synth_bench.add_argument("--workers", default="1,2", help="comma-separated process counts")
+    synth_bench.add_argument("--train-videos", type=int, help="default: the params' corpus.n_train_videos")
+    synth_bench.add_argument("--test-videos", type=int, help="default: the params' corpus.n_test_videos")
+    synth_bench.add_argument("--json", action="store_true")
+    synth_bench.set_defaults(func=_bench_synth)
     ocr_bench = bench.add_parser("ocr", help="EasyOCR word recall and frames/s by ocr.max_side on 720p video")
     ocr_bench.add_argument("--max-sides", default="320,480,640,960,1280",
                            help="comma-separated longer sides for detection (0: the full frame)")

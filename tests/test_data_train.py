@@ -331,3 +331,22 @@ def test_shard_cuts_a_global_batch_into_contiguous_rank_slices():
     # np.array_split: the first rank takes the extra row; gathered in rank order the batch is whole again
     assert [(r.tolist(), q) for r, q in (shard(rows, queries, k, 2) for k in (0, 1))] == [([5, 2], ["a", "b"]), ([7], ["c"])]
     assert [shard(rows, queries, k, 4)[1] for k in range(4)] == [["a"], ["b"], ["c"], []]
+
+
+def test_bench_run_repeats_the_study_run_with_warm_memos_and_the_same_numbers(params, tmp_path):
+    from pathlib import Path
+
+    from tcd.model.encoders import SHARED_MEMOS
+    from tcd.runbench import run_rows
+
+    params_file = Path(params.paths.corpus).parent / "params.yaml"
+    rows = run_rows(params_file, ["clip4clip", "tcd"], runs=2)
+    assert [(r["variant"], r["run"], r["memos"]) for r in rows] == \
+        [("clip4clip", 1, "cold"), ("clip4clip", 2, "warm"), ("tcd", 1, "cold"), ("tcd", 2, "warm")]
+    assert rows[0]["t2v_r1"] == rows[1]["t2v_r1"] and rows[2]["t2v_r1"] == rows[3]["t2v_r1"]
+    assert SHARED_MEMOS and all(r["seconds"] > r["train_seconds"] > 0 for r in rows)   # scoring is timed too
+    moved = yaml.safe_load(params_file.read_text())
+    moved["paths"]["work"] = str(tmp_path / "nothing")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(moved))
+    with pytest.raises(FileNotFoundError, match=r"nothing/frames, .*nothing/captions missing: .*dvc repro"):
+        run_rows(tmp_path / "params.yaml", ["tcd"], runs=1)

@@ -169,3 +169,11 @@ def test_the_study_corpus_meets_textvr_caption_statistics():
                    ("common_words", n_tokens)):
         p = TEXTVR_CAPTIONS[key]
         assert abs(stats[key] - p) <= 3 * np.sqrt(p * (1 - p) / n), (key, stats[key], p)
+
+
+def test_bench_synth_times_each_process_count_on_the_same_bytes():
+    from tcd.runbench import synth_rows
+
+    rows = synth_rows(Path(__file__).parents[1] / "params.yaml", [1, 2], train_videos=1, test_videos=1)
+    assert [(r["workers"], r["videos"], r["same_bytes"]) for r in rows] == [(1, 2, True), (2, 2, True)]
+    assert all(r["videos_per_s"] == pytest.approx(2 / r["seconds"], rel=0.02) for r in rows)
