@@ -23,9 +23,9 @@ def forget_memos() -> None:
 
 def _check_inputs(params) -> None:
     from tcd.config import pretrain_checkpoint
+    from tcd.data import captions_path, frame_cache_path
 
-    work = Path(params.paths.work)
-    needed = [work / "frames", work / "captions"]
+    needed = [path(params, split) for path in (frame_cache_path, captions_path) for split in ("train", "test")]
     if params.model.vision_init == "pretrained":
         needed.append(pretrain_checkpoint(params))
     missing = [str(p) for p in needed if not p.exists()]
@@ -60,25 +60,21 @@ def synth_rows(params_file: str | Path, workers: list[int], train_videos: int | 
                test_videos: int | None = None) -> list[dict]:
     """Seconds to generate a SynthTextVR corpus (the params' ``corpus`` section, at ``train_videos`` +
     ``test_videos`` if given) with each process count, and whether its files' bytes equal the first count's."""
-    import hashlib
-
     from tcd.config import load_params
     from tcd.corpus.synth import generate
+    from tcd.search.index import file_sha256
 
     cfg = load_params(params_file).corpus
     cfg = dataclasses.replace(cfg, n_train_videos=cfg.n_train_videos if train_videos is None else train_videos,
                               n_test_videos=cfg.n_test_videos if test_videos is None else test_videos)
-    rows, first = [], None
+    videos, rows, first = cfg.n_train_videos + cfg.n_test_videos, [], None
     for count in workers:
         with tempfile.TemporaryDirectory() as root:
             start = time.perf_counter()
             generate(cfg, root, progress=False, workers=count)
             seconds = time.perf_counter() - start
-            digest = hashlib.sha256()
-            for path in sorted(p for p in Path(root).rglob("*") if p.is_file()):
-                digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
-        first = first or digest.hexdigest()
-        videos = cfg.n_train_videos + cfg.n_test_videos
+            files = {str(p.relative_to(root)): file_sha256(p) for p in sorted(Path(root).rglob("*")) if p.is_file()}
+        first = files if first is None else first
         rows.append(dict(workers=count, videos=videos, seconds=round(seconds, 2), videos_per_s=round(videos / seconds, 2),
-                         same_bytes=digest.hexdigest() == first))
+                         same_bytes=files == first))
     return rows

@@ -348,5 +348,5 @@ def test_bench_run_repeats_the_study_run_with_warm_memos_and_the_same_numbers(pa
     moved = yaml.safe_load(params_file.read_text())
     moved["paths"]["work"] = str(tmp_path / "nothing")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(moved))
-    with pytest.raises(FileNotFoundError, match=r"nothing/frames, .*nothing/captions missing: .*dvc repro"):
+    with pytest.raises(FileNotFoundError, match=r"nothing/frames/train, .*nothing/captions/test.json missing: .*dvc repro"):
         run_rows(tmp_path / "params.yaml", ["tcd"], runs=1)
