@@ -75,17 +75,19 @@ class Attention(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, context: Tensor, context_mask: Tensor, bias: Tensor | None = None) -> Tensor:
-        leads = [x.shape[:-2], context.shape[:-2], context_mask.shape[:-1]]
-        lead = torch.broadcast_shapes(*leads, *([] if bias is None else [bias.shape[:-1]]))
-        x, context = x.expand(*lead, *x.shape[-2:]), context.expand(*lead, *context.shape[-2:])
-        b, (lq, d), lk, h = math.prod(lead), x.shape[-2:], context.shape[-2], self.heads
-        q = self.q(x).reshape(b, lq, h, d // h).transpose(1, 2)
-        k = self.k(context).reshape(b, lk, h, d // h).transpose(1, 2)
-        v = self.v(context).reshape(b, lk, h, d // h).transpose(1, 2)
-        mask = context_mask.expand(*lead, lk).reshape(b, 1, 1, lk)
-        logits = q @ k.transpose(-1, -2) / math.sqrt(d // h)
+        lead = torch.broadcast_shapes(x.shape[:-2], context.shape[:-2], context_mask.shape[:-1],
+                                      *([] if bias is None else [bias.shape[:-1]]))
+        (lq, d), lk, h = x.shape[-2:], context.shape[-2], self.heads
+
+        def split(t: Tensor) -> Tensor:   # [..., L, D] -> [..., h, L, D/h]
+            return t.unflatten(-1, (h, d // h)).transpose(-2, -3)
+
+        # projected before broadcasting: with query-independent x and context and a per-pair bias ([Q, V, M]),
+        # q, k, v and the logits are computed once per video, not once per (query, video) pair
+        q, k, v = split(self.q(x)), split(self.k(context)), split(self.v(context))
+        logits = (q @ k.transpose(-1, -2) / math.sqrt(d // h)).expand(*lead, h, lq, lk)
         if bias is not None:
-            logits = logits + bias.expand(*lead, lk).reshape(b, 1, 1, lk)
-        weights = masked_softmax(logits, mask)
-        out = (self.dropout(weights) @ v).transpose(1, 2).reshape(*lead, lq, d)
+            logits = logits + bias[..., None, None, :]
+        weights = masked_softmax(logits, context_mask[..., None, None, :])
+        out = (self.dropout(weights) @ v).transpose(-2, -3).reshape(*lead, lq, d)
         return self.out(out)
